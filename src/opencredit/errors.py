@@ -1,0 +1,27 @@
+"""Errors a person can act on: each says what was wrong and what was expected."""
+
+from __future__ import annotations
+
+
+class OpenCreditError(Exception):
+    """Base class of every error the library raises on purpose."""
+
+
+class InvalidIdentifier(OpenCreditError, ValueError):
+    """A resident ID or organisation code that fails validation."""
+
+
+class RefusedData(OpenCreditError, ValueError):
+    """Special-category data (DESIGN.md principle 5) or a person attribute where none may be."""
+
+
+class UnknownName(OpenCreditError, ValueError):
+    """A kind, category, policy, person or organisation that does not exist."""
+
+
+class PolicyError(OpenCreditError, ValueError):
+    """A policy document that cannot be loaded."""
+
+
+class LedgerError(OpenCreditError, ValueError):
+    """A write the ledger refuses (bad correction, conflicting reference, ...)."""
