@@ -1,0 +1,420 @@
+"""Filing records: validate every row of a provider's file, then append in one transaction.
+
+By default a file with any bad row is rejected whole and nothing is written; with
+``partial=True`` the good rows go in and the bad ones are reported. Either way the report
+names every bad row (line, field, reason). Filing a reference the organisation already used
+never makes a second record: the same content is counted as a duplicate, different content is
+an error (correct a record by filing an amendment that names it in ``target_ref``).
+
+Checks run column-wise over Arrow arrays, so a million-row file validates in seconds; only
+rows that fail get a per-row message.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from opencredit.catalog import KINDS, PURCHASE_CATEGORIES, check_category, get_kind
+from opencredit.clock import today as clock_today
+from opencredit.errors import OpenCreditError
+from opencredit.ledger.files import RawRows, RowError, read_rows
+from opencredit.ledger.records import Action, Record
+from opencredit.ledger.store import BatchReceipt, Store, TermMaker
+from opencredit.registry import parse_org_code, parse_resident_id
+from opencredit.registry.resident_id import valid_mask
+
+MAX_REF_LENGTH = 100
+EARLIEST = dt.date(1900, 1, 1)
+
+
+@dataclass
+class IngestReport:
+    """What happened to a file: counts, every bad row, and the receipt if anything was written."""
+
+    source: str
+    org: str
+    rows: int
+    errors: list[RowError] = field(default_factory=list)
+    duplicates: int = 0
+    receipt: BatchReceipt | None = None
+    line_word: str = "line"
+
+    @property
+    def bad_rows(self) -> int:
+        """How many distinct rows have at least one error."""
+        return len({e.line for e in self.errors})
+
+    @property
+    def accepted(self) -> int:
+        """How many records were written."""
+        return self.receipt.accepted if self.receipt else 0
+
+    @property
+    def rejected_whole(self) -> bool:
+        """True if the file was refused and nothing written."""
+        return self.receipt is None
+
+
+class ProviderError(OpenCreditError):
+    """The filing organisation is unknown or not licensed for what it files."""
+
+
+def ingest_file(store: Store, path: str | Path, org: str, *, partial: bool = False,
+                today: dt.date | None = None, terms: TermMaker | None = None) -> IngestReport:
+    """Validate and file the records in ``path`` for organisation ``org``."""
+    return ingest_rows(store, read_rows(path), org, partial=partial, today=today, terms=terms)
+
+
+def ingest_rows(store: Store, raw: RawRows, org: str, *, partial: bool = False,
+                today: dt.date | None = None, terms: TermMaker | None = None) -> IngestReport:
+    """Validate and file rows already read (see :func:`opencredit.ledger.files.read_rows`)."""
+    code = parse_org_code(org).value
+    organisation = store.organisation(code)
+    if organisation is None:
+        raise ProviderError(f"organisation {code} is not registered as a data provider")
+    report = IngestReport(raw.source, code, raw.table.num_rows + len(raw.errors),
+                          errors=list(raw.errors), line_word=raw.line_word)
+    checked = _Validator(store, raw, code, organisation.domains, today or clock_today()).run()
+    report.errors.extend(checked.errors)
+    report.errors.sort(key=lambda e: (e.line, e.field))
+    report.duplicates = int(checked.duplicate.sum())
+    if report.errors and not partial:
+        return report
+    keep = ~(checked.bad | checked.duplicate)
+    rows = checked.table.filter(pa.array(keep))
+    report.receipt = store.append(code, raw.source, rows, duplicates=report.duplicates,
+                                  rejected=report.bad_rows, terms=terms)
+    return report
+
+
+class _Validator:
+    """Column-wise checks of one file's rows; collects errors and a bad-row mask."""
+
+    def __init__(self, store: Store, raw: RawRows, org: str, domains: tuple[str, ...],
+                 today: dt.date) -> None:
+        self.store, self.raw, self.org, self.domains, self.today = store, raw, org, domains, today
+        self.n = raw.table.num_rows
+        self.lines = raw.lines
+        self.errors: list[RowError] = []
+        self.bad = np.zeros(self.n, dtype=bool)
+        self.duplicate = np.zeros(self.n, dtype=bool)
+
+    def fail(self, mask: np.ndarray, field_name: str, reason: Callable[[int], str] | str,
+             column: pa.ChunkedArray | None = None) -> None:
+        """Record an error on every row in ``mask``."""
+        for i in np.flatnonzero(mask):
+            value = column[int(i)].as_py() if column is not None else None
+            text = reason(int(i)) if callable(reason) else reason
+            self.errors.append(RowError(self.lines[i], field_name, text,
+                                        None if value is None else str(value)))
+        self.bad |= mask
+
+    def col(self, name: str) -> pa.ChunkedArray:
+        return self.raw.table.column(name)
+
+    def run(self) -> _Validator:
+        action = pc.fill_null(pc.utf8_lower(pc.utf8_trim_whitespace(
+            pc.cast(self.col("action"), pa.string()))), "file")
+        self._check_action(action)
+        is_retract = np.asarray(pc.equal(action, "retract").to_numpy(zero_copy_only=False))
+        strings = {name: pc.cast(self.col(name), pa.string())
+                   for name in ("person", "kind", "ref", "category", "target_ref")}
+        self._required(strings, is_retract)
+        person = pc.utf8_upper(pc.utf8_trim_whitespace(strings["person"]))
+        self._check_person(person, is_retract)
+        kind = pc.utf8_trim_whitespace(strings["kind"])
+        kind_index = self._check_kind(kind, is_retract)
+        occurred = self._check_occurred()
+        value = self._check_value(kind_index, is_retract)
+        category = self._check_category(strings["category"], kind_index, is_retract)
+        self._check_refs(strings["ref"])
+        self.existing = self.store.existing_refs(
+            self.org, [r for r in strings["ref"].to_pylist() if r])
+        self.table = pa.table({
+            "person": person, "kind": kind, "occurred": occurred, "value": value,
+            "category": category, "ref": strings["ref"], "action": action,
+            "target": pa.nulls(self.n, pa.int64()),
+        })
+        self._check_corrections(strings["target_ref"], is_retract)
+        self._check_existing()
+        return self
+
+    # each check -------------------------------------------------------------------------
+    def _check_action(self, action: pa.ChunkedArray) -> None:
+        ok = pc.is_in(action, value_set=pa.array([a.value for a in Action]))
+        self.fail(~_np(ok), "action", "expected file, amend or retract", self.col("action"))
+
+    def _required(self, strings: dict[str, pa.ChunkedArray], is_retract: np.ndarray) -> None:
+        for name in ("person", "kind", "ref"):
+            empty = _np(pc.or_kleene(pc.is_null(strings[name]),
+                                     pc.equal(pc.utf8_trim_whitespace(strings[name]), "")))
+            empty = np.asarray(pc.fill_null(pa.array(empty), True))
+            if name != "ref":
+                empty &= ~is_retract  # a retraction takes these from the record it retracts
+            self.fail(empty, name, "required; this row has none")
+        occurred_missing = _np(pc.is_null(self.col("occurred"))) & ~is_retract
+        self.fail(occurred_missing, "occurred", "required; expected a date YYYY-MM-DD")
+
+    def _check_person(self, person: pa.ChunkedArray, is_retract: np.ndarray) -> None:
+        present = _np(pc.is_valid(person))
+        values = person.to_pylist()
+        ok = valid_mask([v if v is not None and v.isascii() else "" for v in values])
+        for i in np.flatnonzero(present & ~ok):
+            try:
+                parse_resident_id(values[i])
+                reason = "not a valid resident ID"
+            except OpenCreditError as exc:
+                reason = str(exc)
+            self.fail(_one(self.n, i), "person", reason, person)
+        good = present & ok
+        unknown = self.store.unknown_persons(
+            set(pc.unique(person.filter(pa.array(good))).to_pylist()) if good.any() else ())
+        if unknown:
+            mask = good & _np(pc.is_in(person, value_set=pa.array(sorted(unknown))))
+            self.fail(mask, "person", "no such person in the registry", person)
+
+    def _check_kind(self, kind: pa.ChunkedArray, is_retract: np.ndarray) -> np.ndarray:
+        ids = pa.array([k.id for k in KINDS])
+        index = pc.index_in(kind, value_set=ids)
+        idx = np.asarray(pc.fill_null(index, -1).to_numpy(zero_copy_only=False))
+        unknown = (idx < 0) & _np(pc.is_valid(kind))
+
+        def why(i: int) -> str:
+            try:
+                get_kind(kind[i].as_py())
+            except OpenCreditError as exc:
+                return str(exc)
+            return "unknown kind"
+
+        self.fail(unknown, "kind", why, kind)
+        domains = np.array([k.domain.value in self.domains for k in KINDS] + [True])
+        unlicensed = (idx >= 0) & ~domains[idx]
+        self.fail(unlicensed, "kind", lambda i: (
+            f"organisation {self.org} is licensed for {', '.join(self.domains) or 'no domain'}, "
+            f"not {KINDS[idx[i]].domain.value}"), kind)
+        return idx
+
+    def _check_occurred(self) -> pa.Array:
+        raw = self.col("occurred")
+        if pa.types.is_date(raw.type) or pa.types.is_timestamp(raw.type):
+            dates = pc.cast(raw, pa.date32())
+        else:
+            text = pc.utf8_trim_whitespace(pc.cast(raw, pa.string()))
+            parsed = pc.strptime(text, format="%Y-%m-%d", unit="s", error_is_null=True)
+            dates = pc.cast(parsed, pa.date32())
+            unreadable = _np(pc.is_valid(raw)) & ~_np(pc.is_valid(dates))
+            self.fail(unreadable, "occurred", "not a date; expected YYYY-MM-DD", raw)
+        days = np.asarray(pc.fill_null(pc.cast(dates, pa.int32()), 0).to_numpy(
+            zero_copy_only=False))
+        present = _np(pc.is_valid(dates))
+        future = present & (days > (self.today - dt.date(1970, 1, 1)).days)
+        self.fail(future, "occurred", f"is in the future; today is {self.today.isoformat()}",
+                  dates)
+        ancient = present & (days < (EARLIEST - dt.date(1970, 1, 1)).days)
+        self.fail(ancient, "occurred", f"is before {EARLIEST.isoformat()}", dates)
+        return dates
+
+    def _check_value(self, kind_index: np.ndarray, is_retract: np.ndarray) -> pa.Array:
+        raw = self.col("value")
+        values, unreadable = _to_float(raw)
+        self.fail(unreadable, "value", "not a number", raw)
+        has = ~np.isnan(values)
+        known = (kind_index >= 0) & ~is_retract
+        k = np.where(known, kind_index, 0)
+        has_unit = np.array([kd.unit is not None for kd in KINDS])[k]
+        lo = np.array([kd.min_value if kd.min_value is not None else -np.inf for kd in KINDS])[k]
+        hi = np.array([kd.max_value if kd.max_value is not None else np.inf for kd in KINDS])[k]
+        self.fail(known & has_unit & ~has & ~unreadable, "value",
+                  lambda i: f"kind {KINDS[k[i]].id} needs a value in {KINDS[k[i]].unit}")
+        self.fail(known & ~has_unit & has, "value",
+                  lambda i: f"kind {KINDS[k[i]].id} carries no value; leave it empty", raw)
+        low = known & has_unit & has & (values < lo)
+        self.fail(low, "value", lambda i: (
+            f"{'is negative' if values[i] < 0 else 'is too small'}; expected at least "
+            f"{_num(lo[i])} {KINDS[k[i]].unit} for {KINDS[k[i]].id}"), raw)
+        high = known & has_unit & has & (values > hi)
+        self.fail(high, "value", lambda i: (
+            f"is too large; expected at most {_num(hi[i])} {KINDS[k[i]].unit} for "
+            f"{KINDS[k[i]].id}"), raw)
+        return pa.array(values, pa.float64(), mask=~has)
+
+    def _check_category(self, category: pa.ChunkedArray, kind_index: np.ndarray,
+                        is_retract: np.ndarray) -> pa.Array:
+        category = pc.utf8_trim_whitespace(category)
+        has = _np(pc.is_valid(category)) & _np(pc.fill_null(pc.not_equal(category, ""), False))
+        known = (kind_index >= 0) & ~is_retract
+        needs = np.array([kd.needs_category for kd in KINDS])[np.where(known, kind_index, 0)]
+        self.fail(known & needs & ~has, "category",
+                  "purchases need a category from the vetted list")
+        self.fail(known & ~needs & has, "category",
+                  "only purchases carry a category; leave it empty", category)
+        vetted = _np(pc.is_in(category, value_set=pa.array(list(PURCHASE_CATEGORIES))))
+
+        def why(i: int) -> str:
+            try:
+                check_category(category[i].as_py())
+            except OpenCreditError as exc:
+                return str(exc)
+            return "not on the vetted list"
+
+        self.fail(has & ~vetted, "category", why, category)
+        return pc.if_else(pa.array(has), category, pa.scalar(None, pa.string()))
+
+    def _check_refs(self, ref: pa.ChunkedArray) -> None:
+        refs = ref.to_pylist()
+        long = np.array([r is not None and len(r) > MAX_REF_LENGTH for r in refs], dtype=bool)
+        self.fail(long, "ref", f"longer than {MAX_REF_LENGTH} characters")
+        first: dict[str, int] = {}
+        repeated = np.zeros(self.n, dtype=bool)
+        for i, r in enumerate(refs):
+            if r is None:
+                continue
+            if r in first:
+                repeated[i] = True
+            else:
+                first[r] = i
+        self.fail(repeated, "ref", lambda i: (
+            f"repeats the ref of {self.raw.line_word} {self.lines[first[refs[i]]]}; "
+            "each record needs its own"), ref)
+
+    def _check_corrections(self, target_ref: pa.ChunkedArray, is_retract: np.ndarray) -> None:
+        """Resolve ``target_ref`` of amendments and retractions; fill retractions from target."""
+        actions = self.table.column("action").to_pylist()
+        targets = target_ref.to_pylist()
+        correcting = [i for i, a in enumerate(actions) if a in ("amend", "retract")]
+        stray = [i for i, a in enumerate(actions) if a == "file" and targets[i]]
+        for i in stray:
+            self.fail(_one(self.n, i), "target_ref",
+                      "only amend and retract rows name a target_ref", target_ref)
+        if not correcting:
+            return
+        wanted = {targets[i] for i in correcting if targets[i]}
+        found = self.store.existing_refs(self.org, wanted)
+        own_refs = set(self.table.column("ref").to_pylist())
+        seen_targets: dict[int, int] = {}
+        cols = {name: self.table.column(name).to_pylist() for name in self.table.column_names}
+        for i in correcting:
+            ref = targets[i]
+            if not ref:
+                self.fail(_one(self.n, i), "target_ref",
+                          f"{actions[i]} needs the ref of the record it corrects")
+                continue
+            record = found.get(ref)
+            if record is None:
+                reason = (f"names {ref!r}, filed in this same file; file corrections in a later "
+                          "batch" if ref in own_refs else
+                          f"no record filed by {self.org} has ref {ref!r}")
+                self.fail(_one(self.n, i), "target_ref", reason)
+                continue
+            refiled = cols["ref"][i] in self.existing  # a duplicate: compared in _check_existing
+            problem = None if refiled else self._correction_problem(record, i, cols, seen_targets)
+            if problem:
+                self.fail(_one(self.n, i), *problem)
+                continue
+            seen_targets[record.seq] = i
+            cols["target"][i] = record.seq
+            if is_retract[i]:
+                cols["person"][i] = record.person
+                cols["kind"][i] = record.kind
+                cols["occurred"][i] = record.occurred
+                cols["value"][i] = record.value
+                cols["category"][i] = record.category
+        self.table = pa.table({name: pa.array(values, self.table.schema.field(name).type)
+                               for name, values in cols.items()})
+
+    def _correction_problem(self, record: Record, i: int, cols: dict[str, list],
+                            seen: dict[int, int]) -> tuple[str, str] | None:
+        if record.action is Action.RETRACT:
+            return "target_ref", f"{record.ref!r} is itself a retraction and cannot be corrected"
+        if record.seq in seen:
+            return "target_ref", (f"{self.raw.line_word} {self.lines[seen[record.seq]]} already "
+                                  f"corrects {record.ref!r}")
+        corrected_by = self.store.corrected_by(record.seq)
+        if corrected_by is not None:
+            return "target_ref", (f"{record.ref!r} (record {record.seq}) was already corrected by "
+                                  f"record {corrected_by}; correct that one instead")
+        person = cols["person"][i]
+        if person is not None and person != record.person:
+            return "person", (f"a correction cannot move a record to another person "
+                              f"({record.ref!r} is about {record.person}); retract it and file "
+                              "a new one")
+        return None
+
+    def _check_existing(self) -> None:
+        """Refs already in the ledger: the same record again is a duplicate, else an error."""
+        existing = self.existing
+        if not existing:
+            return
+        refs = self.table.column("ref").to_pylist()
+        cols = {name: self.table.column(name).to_pylist() for name in self.table.column_names}
+        for i, ref in enumerate(refs):
+            record = existing.get(ref)
+            if record is None or self.bad[i]:
+                continue
+            if _same(record, {name: values[i] for name, values in cols.items()}):
+                self.duplicate[i] = True
+            else:
+                self.fail(_one(self.n, i), "ref", (
+                    f"{ref!r} was already filed as record {record.seq} with different content; "
+                    "to correct it, file an amend row with target_ref"), self.table.column("ref"))
+
+
+def _same(record: Record, row: dict) -> bool:
+    value = row["value"]
+    same_value = (record.value is None and value is None) or (
+        record.value is not None and value is not None and math.isclose(record.value, value))
+    target = row["target"]
+    return (record.person == row["person"] and record.kind == row["kind"]
+            and record.occurred == row["occurred"] and same_value
+            and record.category == row["category"] and record.action.value == row["action"]
+            and record.target == target)
+
+
+def _np(array: pa.Array | pa.ChunkedArray) -> np.ndarray:
+    """A boolean Arrow array as numpy, nulls as False."""
+    return np.asarray(pc.fill_null(array, False).to_numpy(zero_copy_only=False), dtype=bool)
+
+
+def _one(n: int, i: int) -> np.ndarray:
+    mask = np.zeros(n, dtype=bool)
+    mask[i] = True
+    return mask
+
+
+def _num(x: float) -> str:
+    return f"{x:g}"
+
+
+def _to_float(raw: pa.ChunkedArray) -> tuple[np.ndarray, np.ndarray]:
+    """Values as float64 (NaN for missing) and a mask of values that are not numbers."""
+    n = len(raw)
+    if pa.types.is_integer(raw.type) or pa.types.is_floating(raw.type):
+        out = pc.cast(raw, pa.float64()).to_numpy(zero_copy_only=False).astype(float)
+        return np.where(np.isfinite(out), out, np.nan), ~np.isfinite(out) & _np(pc.is_valid(raw))
+    text = pc.utf8_trim_whitespace(pc.cast(raw, pa.string()))
+    text = pc.if_else(pc.equal(text, ""), pa.scalar(None, pa.string()), text)
+    try:
+        out = pc.cast(text, pa.float64()).to_numpy(zero_copy_only=False).astype(float)
+        bad = np.zeros(n, dtype=bool)
+    except pa.ArrowInvalid:
+        out = np.full(n, np.nan)
+        bad = np.zeros(n, dtype=bool)
+        for i, v in enumerate(text.to_pylist()):
+            if v is None:
+                continue
+            try:
+                out[i] = float(v)
+            except ValueError:
+                bad[i] = True
+    bad |= _np(pc.is_valid(text)) & ~np.isfinite(np.nan_to_num(out, nan=0.0, posinf=np.inf,
+                                                              neginf=-np.inf))
+    out = np.where(np.isfinite(out), out, np.nan)
+    return out, bad

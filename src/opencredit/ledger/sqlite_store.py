@@ -1,0 +1,400 @@
+"""The embedded store: one SQLite file in WAL mode with durable (``synchronous=FULL``) commits."""
+
+from __future__ import annotations
+
+import datetime as dt
+import sqlite3
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+
+import pyarrow as pa
+
+from opencredit.clock import from_days, to_days
+from opencredit.ledger.records import Action, Dispute, Record
+from opencredit.ledger.store import (
+    PERSON_SCHEMA,
+    RECORD_SCHEMA,
+    SCORE_SCHEMA,
+    TERM_SCHEMA,
+    BatchReceipt,
+    Organisation,
+    Person,
+    Store,
+    TermMaker,
+)
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS persons (
+    id TEXT PRIMARY KEY, region TEXT NOT NULL, birth_date INTEGER NOT NULL, sex TEXT NOT NULL
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS organisations (
+    code TEXT PRIMARY KEY, name TEXT NOT NULL, domains TEXT NOT NULL
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS batches (
+    id INTEGER PRIMARY KEY, org TEXT NOT NULL, source TEXT NOT NULL, filed_at TEXT NOT NULL,
+    accepted INTEGER NOT NULL, duplicates INTEGER NOT NULL, rejected INTEGER NOT NULL,
+    first_seq INTEGER, last_seq INTEGER
+);
+CREATE TABLE IF NOT EXISTS records (
+    seq INTEGER PRIMARY KEY,
+    person TEXT NOT NULL REFERENCES persons(id),
+    kind TEXT NOT NULL,
+    occurred INTEGER NOT NULL,
+    value REAL,
+    category TEXT,
+    org TEXT NOT NULL REFERENCES organisations(code),
+    ref TEXT NOT NULL,
+    action TEXT NOT NULL CHECK (action IN ('file', 'amend', 'retract')),
+    target INTEGER REFERENCES records(seq),
+    batch INTEGER NOT NULL REFERENCES batches(id),
+    UNIQUE (org, ref)
+);
+CREATE INDEX IF NOT EXISTS records_person ON records (person, seq);
+CREATE UNIQUE INDEX IF NOT EXISTS records_target ON records (target) WHERE target IS NOT NULL;
+CREATE TABLE IF NOT EXISTS disputes (
+    id INTEGER PRIMARY KEY, seq INTEGER NOT NULL REFERENCES records(seq),
+    person TEXT NOT NULL, opened INTEGER NOT NULL, reason TEXT NOT NULL,
+    resolved INTEGER, outcome TEXT
+);
+CREATE INDEX IF NOT EXISTS disputes_person ON disputes (person);
+CREATE TABLE IF NOT EXISTS policies (
+    key TEXT PRIMARY KEY, document TEXT NOT NULL, installed_at TEXT NOT NULL
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS factor_terms (
+    person TEXT NOT NULL, policy TEXT NOT NULL, factor TEXT NOT NULL, seq INTEGER NOT NULL,
+    occurred INTEGER NOT NULL, expires INTEGER, points REAL NOT NULL,
+    PRIMARY KEY (person, policy, factor, seq)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS scores (
+    policy TEXT NOT NULL, person TEXT NOT NULL, raw REAL NOT NULL, score INTEGER NOT NULL,
+    band TEXT NOT NULL, PRIMARY KEY (policy, person)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS score_runs (
+    policy TEXT PRIMARY KEY, as_of INTEGER NOT NULL, up_to INTEGER NOT NULL,
+    computed_at TEXT NOT NULL
+) WITHOUT ROWID;
+"""
+
+_RECORD_COLUMNS = "seq, person, kind, occurred, value, category, org, ref, action, target"
+_R_COLUMNS = ", ".join(f"r.{c}" for c in _RECORD_COLUMNS.split(", "))
+
+
+def _record(row: tuple) -> Record:
+    seq, person, kind, occurred, value, category, org, ref, action, target = row
+    return Record(seq, person, kind, from_days(occurred), value, category, org, ref,
+                  Action(action), target)
+
+
+def _now() -> str:
+    return dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
+
+
+class SQLiteStore(Store):
+    """The embedded store in one file. One writer at a time; readers never block."""
+
+    def __init__(self, path: str | Path) -> None:
+        self.path = Path(path)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        # isolation_level=None: we issue BEGIN ourselves so each batch is one transaction.
+        self.db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
+        self.db.execute("PRAGMA journal_mode=WAL")
+        self.db.execute("PRAGMA synchronous=FULL")
+        self.db.execute("PRAGMA foreign_keys=ON")
+        self.db.execute("PRAGMA busy_timeout=30000")
+        self.db.execute("PRAGMA cache_size=-200000")
+        self.db.executescript(SCHEMA)
+
+    # helpers ---------------------------------------------------------------------------------
+    def _transaction(self) -> _Transaction:
+        return _Transaction(self.db)
+
+    # registry --------------------------------------------------------------------------------
+    def add_persons(self, persons: pa.Table) -> int:
+        persons = persons.select(PERSON_SCHEMA.names).cast(PERSON_SCHEMA)
+        before = self.count_persons()
+        birth = persons.column("birth_date").cast(pa.int32()).to_pylist()
+        rows = zip(persons.column("id").to_pylist(), persons.column("region").to_pylist(),
+                   birth, persons.column("sex").to_pylist(), strict=True)
+        with self._transaction():
+            self.db.executemany("INSERT OR IGNORE INTO persons VALUES (?, ?, ?, ?)", rows)
+        return self.count_persons() - before
+
+    def person(self, person_id: str) -> Person | None:
+        row = self.db.execute("SELECT * FROM persons WHERE id = ?", (person_id,)).fetchone()
+        return Person(row[0], row[1], from_days(row[2]), row[3]) if row else None
+
+    def unknown_persons(self, ids: Iterable[str]) -> set[str]:
+        wanted = set(ids)
+        if not wanted:
+            return set()
+        with self._transaction():
+            self.db.execute("CREATE TEMP TABLE IF NOT EXISTS wanted (id TEXT PRIMARY KEY)")
+            self.db.execute("DELETE FROM temp.wanted")
+            self.db.executemany("INSERT INTO temp.wanted VALUES (?)", ((i,) for i in wanted))
+            known = self.db.execute(
+                "SELECT w.id FROM temp.wanted w JOIN persons p ON p.id = w.id"
+            ).fetchall()
+            self.db.execute("DELETE FROM temp.wanted")
+        return wanted - {k for (k,) in known}
+
+    def count_persons(self) -> int:
+        return self.db.execute("SELECT count(*) FROM persons").fetchone()[0]
+
+    def export_persons(self) -> pa.Table:
+        rows = self.db.execute("SELECT id, region, birth_date, sex FROM persons").fetchall()
+        ids, regions, births, sexes = zip(*rows, strict=True) if rows else ([], [], [], [])
+        return pa.table(
+            [pa.array(ids, pa.string()), pa.array(regions, pa.string()),
+             pa.array(births, pa.int32()).cast(pa.date32()), pa.array(sexes, pa.string())],
+            schema=PERSON_SCHEMA,
+        )
+
+    def add_organisation(self, org: Organisation) -> None:
+        with self._transaction():
+            self.db.execute(
+                "INSERT INTO organisations VALUES (?, ?, ?) ON CONFLICT (code) DO UPDATE SET "
+                "name = excluded.name, domains = excluded.domains",
+                (org.code, org.name, ",".join(org.domains)),
+            )
+
+    def organisation(self, code: str) -> Organisation | None:
+        row = self.db.execute("SELECT * FROM organisations WHERE code = ?", (code,)).fetchone()
+        return Organisation(row[0], row[1], tuple(filter(None, row[2].split(",")))) if row else None
+
+    def organisations(self) -> list[Organisation]:
+        rows = self.db.execute("SELECT * FROM organisations ORDER BY name").fetchall()
+        return [Organisation(r[0], r[1], tuple(filter(None, r[2].split(",")))) for r in rows]
+
+    # ledger ----------------------------------------------------------------------------------
+    def existing_refs(self, org: str, refs: Iterable[str]) -> dict[str, Record]:
+        wanted = list(dict.fromkeys(refs))
+        if not wanted:
+            return {}
+        found: dict[str, Record] = {}
+        with self._transaction():
+            self.db.execute("CREATE TEMP TABLE IF NOT EXISTS wanted_refs (ref TEXT PRIMARY KEY)")
+            self.db.execute("DELETE FROM temp.wanted_refs")
+            self.db.executemany("INSERT INTO temp.wanted_refs VALUES (?)", ((r,) for r in wanted))
+            rows = self.db.execute(
+                f"SELECT {_R_COLUMNS} FROM records r JOIN temp.wanted_refs w "
+                "ON r.ref = w.ref WHERE r.org = ?",
+                (org,),
+            ).fetchall()
+            self.db.execute("DELETE FROM temp.wanted_refs")
+        for row in rows:
+            record = _record(row)
+            found[record.ref] = record
+        return found
+
+    def append(self, org: str, source: str, rows: pa.Table, duplicates: int = 0,
+               rejected: int = 0, terms: TermMaker | None = None) -> BatchReceipt:
+        n = rows.num_rows
+        with self._transaction():
+            first = self.max_seq() + 1
+            cur = self.db.execute(
+                "INSERT INTO batches (org, source, filed_at, accepted, duplicates, rejected, "
+                "first_seq, last_seq) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                (org, source, _now(), n, duplicates, rejected, first if n else None,
+                 first + n - 1 if n else None),
+            )
+            batch = cur.lastrowid
+            if n:
+                seqs = pa.array(range(first, first + n), pa.int64())
+                full = pa.table(
+                    {
+                        "seq": seqs,
+                        "person": rows.column("person"),
+                        "kind": rows.column("kind"),
+                        "occurred": rows.column("occurred").cast(pa.date32()),
+                        "value": rows.column("value").cast(pa.float64()),
+                        "category": rows.column("category"),
+                        "org": pa.array([org] * n, pa.string()),
+                        "ref": rows.column("ref"),
+                        "action": rows.column("action"),
+                        "target": rows.column("target").cast(pa.int64()),
+                    },
+                    schema=RECORD_SCHEMA,
+                )
+                self._insert_records(full, batch)
+                targets = [t for t in full.column("target").to_pylist() if t is not None]
+                if targets:
+                    self.db.executemany(
+                        "DELETE FROM factor_terms WHERE person = "
+                        "(SELECT person FROM records WHERE seq = ?1) AND seq = ?1",
+                        ((t,) for t in targets),
+                    )
+                if terms is not None:
+                    for key, table in terms(full).items():
+                        self._insert_terms(key, table)
+        return BatchReceipt(batch, org, source, n, duplicates, rejected,
+                            first if n else None, first + n - 1 if n else None)
+
+    def _insert_records(self, full: pa.Table, batch: int) -> None:
+        cols = [full.column(name) for name in RECORD_SCHEMA.names]
+        cols[3] = cols[3].cast(pa.int32())  # occurred as days since epoch
+        values = [c.to_pylist() for c in cols]
+        values.append([batch] * full.num_rows)
+        self.db.executemany(
+            f"INSERT INTO records ({_RECORD_COLUMNS}, batch) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
+            zip(*values, strict=True),
+        )
+
+    def _insert_terms(self, policy_key: str, terms: pa.Table) -> None:
+        if terms.num_rows == 0:
+            return
+        terms = terms.select(TERM_SCHEMA.names).cast(TERM_SCHEMA)
+        cols = [terms.column(name).to_pylist() for name in TERM_SCHEMA.names]
+        self.db.executemany(
+            "INSERT OR REPLACE INTO factor_terms (person, policy, factor, seq, occurred, expires,"
+            " points) VALUES (?, ?, ?, ?, ?, ?, ?)",
+            zip(cols[0], [policy_key] * terms.num_rows, *cols[1:], strict=True),
+        )
+
+    def record(self, seq: int) -> Record | None:
+        row = self.db.execute(f"SELECT {_RECORD_COLUMNS} FROM records WHERE seq = ?",
+                              (seq,)).fetchone()
+        return _record(row) if row else None
+
+    def corrected_by(self, seq: int) -> int | None:
+        row = self.db.execute("SELECT seq FROM records WHERE target = ?", (seq,)).fetchone()
+        return row[0] if row else None
+
+    def records_for(self, person: str) -> list[Record]:
+        rows = self.db.execute(
+            f"SELECT {_RECORD_COLUMNS} FROM records WHERE person = ? ORDER BY seq", (person,)
+        ).fetchall()
+        return [_record(r) for r in rows]
+
+    def max_seq(self) -> int:
+        return self.db.execute("SELECT coalesce(max(seq), 0) FROM records").fetchone()[0]
+
+    def count_records(self) -> int:
+        return self.max_seq()  # sequence numbers are dense: 1..max
+
+    def export_records(self, up_to: int | None = None,
+                       batch_rows: int = 1_000_000) -> Iterator[pa.RecordBatch]:
+        limit = self.max_seq() if up_to is None else up_to
+        start = 0
+        while start < limit:
+            end = min(start + batch_rows, limit)
+            rows = self.db.execute(
+                f"SELECT {_RECORD_COLUMNS} FROM records WHERE seq > ? AND seq <= ? ORDER BY seq",
+                (start, end),
+            ).fetchall()
+            start = end
+            if not rows:
+                continue
+            cols = list(zip(*rows, strict=True))
+            arrays = []
+            for field, col in zip(RECORD_SCHEMA, cols, strict=True):
+                if field.name == "occurred":
+                    arrays.append(pa.array(col, pa.int32()).cast(pa.date32()))
+                else:
+                    arrays.append(pa.array(col, field.type))
+            yield pa.RecordBatch.from_arrays(arrays, schema=RECORD_SCHEMA)
+
+    # disputes --------------------------------------------------------------------------------
+    def add_dispute(self, seq: int, opened: dt.date, reason: str) -> int:
+        with self._transaction():
+            row = self.db.execute("SELECT person FROM records WHERE seq = ?", (seq,)).fetchone()
+            if row is None:
+                raise ValueError(f"no record with sequence number {seq}")
+            cur = self.db.execute(
+                "INSERT INTO disputes (seq, person, opened, reason) VALUES (?, ?, ?, ?)",
+                (seq, row[0], to_days(opened), reason),
+            )
+            return cur.lastrowid
+
+    def resolve_dispute(self, dispute_id: int, resolved: dt.date, outcome: str) -> None:
+        with self._transaction():
+            self.db.execute(
+                "UPDATE disputes SET resolved = ?, outcome = ? WHERE id = ? AND resolved IS NULL",
+                (to_days(resolved), outcome, dispute_id),
+            )
+
+    def disputes(self, person: str | None = None) -> list[Dispute]:
+        sql = "SELECT seq, opened, resolved FROM disputes"
+        rows = (self.db.execute(sql + " WHERE person = ?", (person,)) if person
+                else self.db.execute(sql)).fetchall()
+        return [Dispute(s, from_days(o), None if r is None else from_days(r)) for s, o, r in rows]
+
+    # policies and scores -----------------------------------------------------------------------
+    def install_policy(self, key: str, document: str) -> bool:
+        with self._transaction():
+            cur = self.db.execute(
+                "INSERT OR IGNORE INTO policies VALUES (?, ?, ?)", (key, document, _now())
+            )
+        return cur.rowcount == 1
+
+    def policy_documents(self) -> dict[str, str]:
+        rows = self.db.execute("SELECT key, document FROM policies ORDER BY key").fetchall()
+        return dict(rows)
+
+    def replace_terms(self, policy_key: str, terms: pa.Table) -> None:
+        with self._transaction():
+            self.db.execute("DELETE FROM factor_terms WHERE policy = ?", (policy_key,))
+            self._insert_terms(policy_key, terms)
+
+    def terms_for(self, policy_key: str, person: str) -> pa.Table:
+        rows = self.db.execute(
+            "SELECT person, factor, seq, occurred, expires, points FROM factor_terms "
+            "WHERE person = ? AND policy = ? ORDER BY factor, seq",
+            (person, policy_key),
+        ).fetchall()
+        cols = list(zip(*rows, strict=True)) if rows else [[]] * len(TERM_SCHEMA)
+        return pa.table([pa.array(c, f.type) for c, f in zip(cols, TERM_SCHEMA, strict=True)],
+                        schema=TERM_SCHEMA)
+
+    def write_scores(self, policy_key: str, as_of: dt.date, up_to: int, scores: pa.Table) -> None:
+        scores = scores.select(SCORE_SCHEMA.names).cast(SCORE_SCHEMA)
+        cols = [scores.column(n).to_pylist() for n in SCORE_SCHEMA.names]
+        with self._transaction():
+            self.db.execute("DELETE FROM scores WHERE policy = ?", (policy_key,))
+            self.db.executemany(
+                "INSERT INTO scores (policy, person, raw, score, band) VALUES (?, ?, ?, ?, ?)",
+                zip([policy_key] * scores.num_rows, *cols, strict=True),
+            )
+            self.db.execute(
+                "INSERT OR REPLACE INTO score_runs VALUES (?, ?, ?, ?)",
+                (policy_key, to_days(as_of), up_to, _now()),
+            )
+
+    def scores(self, policy_key: str) -> tuple[pa.Table, dt.date | None, int | None]:
+        run = self.db.execute("SELECT as_of, up_to FROM score_runs WHERE policy = ?",
+                              (policy_key,)).fetchone()
+        rows = self.db.execute(
+            "SELECT person, raw, score, band FROM scores WHERE policy = ? ORDER BY person",
+            (policy_key,),
+        ).fetchall()
+        cols = list(zip(*rows, strict=True)) if rows else [[]] * len(SCORE_SCHEMA)
+        table = pa.table([pa.array(c, f.type) for c, f in zip(cols, SCORE_SCHEMA, strict=True)],
+                         schema=SCORE_SCHEMA)
+        if run is None:
+            return table, None, None
+        return table, from_days(run[0]), run[1]
+
+    def close(self) -> None:
+        self.db.close()
+
+
+class _Transaction:
+    """``BEGIN IMMEDIATE`` ... ``COMMIT``, or ``ROLLBACK`` on any error. Re-entrant."""
+
+    def __init__(self, db: sqlite3.Connection) -> None:
+        self.db = db
+        self.outer = False
+
+    def __enter__(self) -> _Transaction:
+        self.outer = not self.db.in_transaction
+        if self.outer:
+            self.db.execute("BEGIN IMMEDIATE")
+        return self
+
+    def __exit__(self, exc_type, exc, tb) -> None:
+        if not self.outer:
+            return
+        if exc_type is None:
+            self.db.execute("COMMIT")
+        else:
+            self.db.execute("ROLLBACK")

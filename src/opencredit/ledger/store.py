@@ -1,0 +1,225 @@
+"""The store interface: the one seam between the library and a database.
+
+SQLite (:mod:`opencredit.ledger.sqlite_store`) is the embedded default; a PostgreSQL store
+implements the same class. Bulk data crosses the seam as Arrow tables, single objects as the
+dataclasses of :mod:`opencredit.ledger.records`. Every method that writes is atomic: it
+writes everything or nothing.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from abc import ABC, abstractmethod
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+
+import pyarrow as pa
+
+from opencredit.ledger.records import Dispute, Record
+
+#: Arrow schema of the ledger as the store exports it (dates as date32).
+RECORD_SCHEMA = pa.schema(
+    [
+        ("seq", pa.int64()),
+        ("person", pa.string()),
+        ("kind", pa.string()),
+        ("occurred", pa.date32()),
+        ("value", pa.float64()),
+        ("category", pa.string()),
+        ("org", pa.string()),
+        ("ref", pa.string()),
+        ("action", pa.string()),
+        ("target", pa.int64()),
+    ]
+)
+
+PERSON_SCHEMA = pa.schema(
+    [
+        ("id", pa.string()),
+        ("region", pa.string()),
+        ("birth_date", pa.date32()),
+        ("sex", pa.string()),
+    ]
+)
+
+#: Per-person factor state kept by the incremental engine: one row per record and factor.
+TERM_SCHEMA = pa.schema(
+    [
+        ("person", pa.string()),
+        ("factor", pa.string()),
+        ("seq", pa.int64()),
+        ("occurred", pa.int32()),  # days since 1970-01-01
+        ("expires", pa.int32()),  # last day the record may count (null: never expires)
+        ("points", pa.float64()),  # per_record + per_unit * value, before fading
+    ]
+)
+
+SCORE_SCHEMA = pa.schema(
+    [
+        ("person", pa.string()),
+        ("raw", pa.float64()),
+        ("score", pa.int64()),
+        ("band", pa.string()),
+    ]
+)
+
+
+#: Given appended records (RECORD_SCHEMA), the factor state they add, per policy key.
+TermMaker = Callable[[pa.Table], dict[str, pa.Table]]
+
+
+@dataclass(frozen=True, slots=True)
+class Organisation:
+    """A registered organisation and the domains it is licensed to file records in."""
+
+    code: str
+    name: str
+    domains: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Person:
+    """A registered person. Attributes are for the fairness audit only."""
+
+    id: str
+    region: str
+    birth_date: dt.date
+    sex: str
+
+
+@dataclass(frozen=True, slots=True)
+class BatchReceipt:
+    """What an accepted filing wrote: the batch, its counts and its ledger sequence range."""
+
+    batch: int
+    org: str
+    source: str
+    accepted: int
+    duplicates: int
+    rejected: int
+    first_seq: int | None
+    last_seq: int | None
+
+
+class Store(ABC):
+    """What opencredit needs from a database. Backends are chosen by URL (see ``open_store``)."""
+
+    #: True if many processes may write at once (a server database).
+    concurrent_writers: bool = False
+
+    # registry ------------------------------------------------------------------------------
+    @abstractmethod
+    def add_persons(self, persons: pa.Table) -> int:
+        """Register persons (PERSON_SCHEMA); already registered ids are skipped. Returns new."""
+
+    @abstractmethod
+    def person(self, person_id: str) -> Person | None:
+        """The registered person, or None."""
+
+    @abstractmethod
+    def unknown_persons(self, ids: Iterable[str]) -> set[str]:
+        """Those of ``ids`` that are not registered."""
+
+    @abstractmethod
+    def count_persons(self) -> int:
+        """How many persons are registered."""
+
+    @abstractmethod
+    def export_persons(self) -> pa.Table:
+        """Every registered person (PERSON_SCHEMA)."""
+
+    @abstractmethod
+    def add_organisation(self, org: Organisation) -> None:
+        """Register (or re-license) an organisation."""
+
+    @abstractmethod
+    def organisation(self, code: str) -> Organisation | None:
+        """The registered organisation, or None."""
+
+    @abstractmethod
+    def organisations(self) -> list[Organisation]:
+        """Every registered organisation."""
+
+    # ledger --------------------------------------------------------------------------------
+    @abstractmethod
+    def existing_refs(self, org: str, refs: Iterable[str]) -> dict[str, Record]:
+        """Records already filed by ``org`` under any of ``refs``, by ref."""
+
+    @abstractmethod
+    def append(self, org: str, source: str, rows: pa.Table, duplicates: int = 0,
+               rejected: int = 0, terms: TermMaker | None = None) -> BatchReceipt:
+        """Append validated rows (RECORD_SCHEMA less seq and org) as one batch, atomically.
+
+        Sequence numbers are assigned here, strictly increasing. In the same transaction the
+        factor state of corrected records is dropped and ``terms`` (given the appended records
+        with their sequence numbers) supplies new state per policy key, so factor state never
+        lags the ledger.
+        """
+
+    @abstractmethod
+    def record(self, seq: int) -> Record | None:
+        """The ledger entry with sequence number ``seq``."""
+
+    @abstractmethod
+    def corrected_by(self, seq: int) -> int | None:
+        """The sequence number of the amendment or retraction of record ``seq``, if any."""
+
+    @abstractmethod
+    def records_for(self, person: str) -> list[Record]:
+        """Every ledger entry about ``person``, in sequence order."""
+
+    @abstractmethod
+    def max_seq(self) -> int:
+        """The last sequence number (0 for an empty ledger)."""
+
+    @abstractmethod
+    def export_records(self, up_to: int | None = None,
+                       batch_rows: int = 1_000_000) -> Iterable[pa.RecordBatch]:
+        """The ledger up to ``up_to`` in sequence order (RECORD_SCHEMA), in batches."""
+
+    @abstractmethod
+    def count_records(self) -> int:
+        """How many ledger entries there are."""
+
+    # disputes ------------------------------------------------------------------------------
+    @abstractmethod
+    def add_dispute(self, seq: int, opened: dt.date, reason: str) -> int:
+        """Open a dispute of record ``seq``; returns its id."""
+
+    @abstractmethod
+    def resolve_dispute(self, dispute_id: int, resolved: dt.date, outcome: str) -> None:
+        """Record the decision on a dispute."""
+
+    @abstractmethod
+    def disputes(self, person: str | None = None) -> list[Dispute]:
+        """Disputes of one person's records, or all."""
+
+    # policies and scores ---------------------------------------------------------------------
+    @abstractmethod
+    def install_policy(self, key: str, document: str) -> bool:
+        """Store a policy document under ``id@version``; False if already installed."""
+
+    @abstractmethod
+    def policy_documents(self) -> dict[str, str]:
+        """Installed policy documents by key."""
+
+    @abstractmethod
+    def replace_terms(self, policy_key: str, terms: pa.Table) -> None:
+        """Replace all factor state of a policy (TERM_SCHEMA), as a full rebuild does."""
+
+    @abstractmethod
+    def terms_for(self, policy_key: str, person: str) -> pa.Table:
+        """A person's factor state under a policy (TERM_SCHEMA)."""
+
+    @abstractmethod
+    def write_scores(self, policy_key: str, as_of: dt.date, up_to: int, scores: pa.Table) -> None:
+        """Replace the stored scores of a policy (SCORE_SCHEMA), computed at ``as_of``
+        from the ledger up to ``up_to``."""
+
+    @abstractmethod
+    def scores(self, policy_key: str) -> tuple[pa.Table, dt.date | None, int | None]:
+        """Stored scores of a policy with the as-of date and ledger sequence they reflect."""
+
+    @abstractmethod
+    def close(self) -> None:
+        """Release the connection."""

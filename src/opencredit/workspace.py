@@ -1,0 +1,209 @@
+"""A data directory and everything opened on it: the store, installed policies, the engines.
+
+The CLI (and later the HTTP API) are thin layers over this class. The directory is
+``./opencredit-data`` unless ``--data DIR`` or ``OPENCREDIT_DATA`` says otherwise.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from opencredit.clock import today
+from opencredit.errors import OpenCreditError, UnknownName
+from opencredit.ledger.ingest import IngestReport, ingest_file
+from opencredit.ledger.records import Dispute
+from opencredit.ledger.sqlite_store import SQLiteStore
+from opencredit.ledger.store import Organisation, Store
+from opencredit.policies.model import Policy, load_policy, parse_policy, published_policies
+from opencredit.scoring.batch import DISPUTE_SCHEMA, score_population
+from opencredit.scoring.explain import WhatIf, explain, what_if
+from opencredit.scoring.incremental import IncrementalEngine
+from opencredit.scoring.reference import ScoreResult
+
+DEFAULT_DATA_DIR = "opencredit-data"
+
+
+def data_dir_from_env(explicit: str | Path | None = None) -> Path:
+    """``explicit``, else ``$OPENCREDIT_DATA``, else ``./opencredit-data``."""
+    return Path(explicit or os.environ.get("OPENCREDIT_DATA") or DEFAULT_DATA_DIR)
+
+
+@dataclass(frozen=True, slots=True)
+class RebuildResult:
+    """What a full rebuild computed for one policy."""
+
+    policy: str
+    persons: int
+    as_of: dt.date
+    up_to: int
+    scores: pa.Table
+
+
+class Workspace:
+    """The library's front door: one data directory, one store, its policies."""
+
+    def __init__(self, data_dir: str | Path | None = None, *, create: bool = False) -> None:
+        self.data_dir = data_dir_from_env(data_dir)
+        db = self.data_dir / "ledger.sqlite"
+        if not create and not db.exists():
+            raise OpenCreditError(
+                f"no opencredit data in {self.data_dir}; run `opencredit init` (or "
+                "`opencredit demo`) first, or point --data / OPENCREDIT_DATA at it"
+            )
+        self.store: Store = SQLiteStore(db)
+        self._policies: dict[str, Policy] | None = None
+
+    @classmethod
+    def init(cls, data_dir: str | Path | None = None) -> Workspace:
+        """Create the data directory and install the published policies."""
+        ws = cls(data_dir, create=True)
+        for policy in published_policies():
+            ws.install_policy(policy)
+        return ws
+
+    def close(self) -> None:
+        """Close the store."""
+        self.store.close()
+
+    def __enter__(self) -> Workspace:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # policies ------------------------------------------------------------------------------
+    @property
+    def policies(self) -> dict[str, Policy]:
+        """Installed policies by key (``id@version``)."""
+        if self._policies is None:
+            self._policies = {key: parse_policy(doc, key)
+                              for key, doc in self.store.policy_documents().items()}
+        return self._policies
+
+    def install_policy(self, policy: Policy | str | Path) -> Policy:
+        """Install a policy (a model, or a TOML file) and build its factor state."""
+        if isinstance(policy, Policy):
+            from opencredit.policies.model import PUBLISHED_DIR
+
+            path = PUBLISHED_DIR / f"{policy.id}.toml"
+            document = path.read_text(encoding="utf-8")
+        else:
+            document = Path(policy).read_text(encoding="utf-8")
+            policy = load_policy(policy)
+        if self.store.install_policy(policy.key, document):
+            self._policies = None
+            if self.store.count_records():
+                self.engine().rebuild_state(policy, self.ledger())
+        return policy
+
+    def policy(self, name: str) -> Policy:
+        """An installed policy by ``id@version``, or by ``id`` for its latest version."""
+        if name in self.policies:
+            return self.policies[name]
+        versions = [p for p in self.policies.values() if p.id == name]
+        if not versions:
+            raise UnknownName(f"no installed policy {name!r}; installed: "
+                              f"{', '.join(sorted(self.policies)) or 'none'}")
+        return max(versions, key=lambda p: p.version)
+
+    def engine(self) -> IncrementalEngine:
+        """The incremental engine over every installed policy."""
+        return IncrementalEngine(self.store, list(self.policies.values()))
+
+    # registry and ledger -------------------------------------------------------------------
+    def register_persons(self, path: str | Path) -> int:
+        """Register the persons in a Parquet file (id, region, birth_date, sex)."""
+        return self.store.add_persons(pq.read_table(path))
+
+    def register_provider(self, code: str, name: str, domains: Iterable[str]) -> Organisation:
+        """Register (or re-license) a data provider for some domains."""
+        from opencredit.catalog import Domain
+        from opencredit.registry import parse_org_code
+
+        org = Organisation(parse_org_code(code).value, name,
+                           tuple(Domain(d).value for d in domains))
+        self.store.add_organisation(org)
+        return org
+
+    def ingest(self, path: str | Path, provider: str, *, partial: bool = False) -> IngestReport:
+        """File a provider's records; factor state is updated in the same transaction."""
+        return ingest_file(self.store, path, provider, partial=partial,
+                           terms=self.engine().maker())
+
+    def ledger(self, up_to: int | None = None) -> pa.Table:
+        """The whole ledger (up to ``up_to``) as one Arrow table."""
+        from opencredit.ledger.store import RECORD_SCHEMA
+
+        batches = list(self.store.export_records(up_to))
+        return pa.Table.from_batches(batches, schema=RECORD_SCHEMA)
+
+    def disputes_table(self) -> pa.Table:
+        """Every dispute as an Arrow table for the batch engine."""
+        ds = self.store.disputes()
+        return pa.table({"seq": [d.seq for d in ds], "opened": [d.opened for d in ds],
+                         "resolved": [d.resolved for d in ds]}, schema=DISPUTE_SCHEMA)
+
+    def disputes_by_seq(self, person: str) -> dict[int, list[Dispute]]:
+        """A person's disputes, by disputed record."""
+        out: dict[int, list[Dispute]] = {}
+        for d in self.store.disputes(person):
+            out.setdefault(d.seq, []).append(d)
+        return out
+
+    # scoring ---------------------------------------------------------------------------------
+    def _person(self, person: str) -> str:
+        from opencredit.registry import parse_resident_id
+
+        pid = parse_resident_id(person).value
+        if self.store.person(pid) is None:
+            raise UnknownName(f"no person {pid} in the registry")
+        return pid
+
+    def score(self, person: str, policy: str, as_of: dt.date | None = None) -> tuple[float, int]:
+        """(unrounded, rounded) score from the incremental engine's current factor state."""
+        return self.engine().score(self.policy(policy), self._person(person), as_of or today())
+
+    def explain(self, person: str, policy: str, as_of: dt.date | None = None) -> ScoreResult:
+        """The score with every factor, its records and the reasons."""
+        pid = self._person(person)
+        return explain(self.policy(policy), pid, self.store.records_for(pid), as_of or today(),
+                       self.disputes_by_seq(pid))
+
+    def what_if(self, person: str, policy: str, as_of: dt.date | None = None,
+                **changes: object) -> WhatIf:
+        """The score if records were retracted, expired or added (see scoring.explain)."""
+        pid = self._person(person)
+        return what_if(self.policy(policy), pid, self.store.records_for(pid), as_of or today(),
+                       disputes=self.disputes_by_seq(pid), **changes)  # type: ignore[arg-type]
+
+    def rebuild(self, as_of: dt.date | None = None, policies: Iterable[str] | None = None,
+                *, state: bool = False,
+                progress: Callable[[str], None] | None = None) -> list[RebuildResult]:
+        """Recompute every score from the ledger with the batch engine and store them.
+
+        With ``state`` the incremental engine's factor state is rebuilt from the ledger too.
+        """
+        as_of = as_of or today()
+        up_to = self.store.max_seq()
+        records = self.ledger(up_to)
+        persons = self.store.export_persons()
+        disputes = self.disputes_table()
+        chosen = [self.policy(p) for p in policies] if policies else list(self.policies.values())
+        results = []
+        for policy in chosen:
+            if progress:
+                progress(policy.key)
+            scores = score_population(policy, records, persons, as_of, disputes=disputes,
+                                      up_to=up_to)
+            self.store.write_scores(policy.key, as_of, up_to, scores)
+            if state:
+                self.engine().rebuild_state(policy, records)
+            results.append(RebuildResult(policy.key, scores.num_rows, as_of, up_to, scores))
+        return results
