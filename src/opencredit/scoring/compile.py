@@ -1,8 +1,7 @@
-"""A policy as tables: what the SQL engines (DuckDB, SQLite, Spark) join records against.
+"""A policy as tables, for the incremental engine's term maker to join new records against.
 
-``factor_map`` has one row per (factor, kind, category) a factor scores; ``factor_table`` one
-row per factor with its bounds, half-life and window; ``kind_table`` each kind's retention.
-Every engine reads the same tables, so the policy language has one meaning everywhere.
+``factor_map`` has one row per (factor, kind, category) a factor scores; ``kind_table`` each
+kind's retention. (The batch engine compiles the policy to SQL instead: scoring.sql.)
 """
 
 from __future__ import annotations
@@ -32,42 +31,11 @@ def factor_map(policy: Policy) -> pa.Table:
     )
 
 
-def factor_table(policy: Policy) -> pa.Table:
-    """(factor, position, fmin, fmax, half_life, window_days, at_zero) per factor.
-
-    ``at_zero`` is the contribution of a factor with no records, clip(0, min, max): every
-    person gets it, whether or not they have records.
-    """
-    fs = policy.factors
-    return pa.table(
-        {
-            "factor": pa.array([f.id for f in fs], pa.string()),
-            "position": pa.array(range(len(fs)), pa.int32()),
-            "fmin": pa.array([f.min for f in fs], pa.float64()),
-            "fmax": pa.array([f.max for f in fs], pa.float64()),
-            "half_life": pa.array([f.half_life_days for f in fs], pa.float64()),
-            "window_days": pa.array([f.window_days for f in fs], pa.int32()),
-            "at_zero": pa.array([min(max(0.0, f.min), f.max) for f in fs], pa.float64()),
-        }
-    )
-
-
 def kind_table() -> pa.Table:
     """(kind, retention_days) for every kind in the catalog."""
     return pa.table(
         {
             "kind": pa.array([k.id for k in KINDS], pa.string()),
             "retention_days": pa.array([k.retention_days for k in KINDS], pa.int32()),
-        }
-    )
-
-
-def band_table(policy: Policy) -> pa.Table:
-    """(band, bmin, bmax) per band."""
-    return pa.table(
-        {
-            "band": pa.array([b.name for b in policy.bands], pa.string()),
-            "bmin": pa.array([b.min for b in policy.bands], pa.int64()),
-            "bmax": pa.array([b.max for b in policy.bands], pa.int64()),
         }
     )

@@ -1,0 +1,119 @@
+"""A policy compiled to one SQL query: the reference semantics, with the policy's constants
+typed in, as a person would write it by hand for that one policy.
+
+Every factor becomes a ``CASE`` inside one aggregate over the person's live records, so the
+ledger is read once, filtered to the policy's kinds at the scan. The dialect is DuckDB's
+(``date_diff``, ``pow``, ``greatest``/``least``); the parameters are ``$as_of`` and ``$up_to``.
+"""
+
+from __future__ import annotations
+
+from opencredit.catalog import KINDS_BY_ID
+from opencredit.ledger.records import DISPUTE_DEADLINE_DAYS
+from opencredit.policies.model import Factor, Policy
+
+
+def literal(value: object) -> str:
+    """A SQL literal for a string, number or None."""
+    if value is None:
+        return "NULL"
+    if isinstance(value, str):
+        return "'" + value.replace("'", "''") + "'"
+    if isinstance(value, bool):
+        raise TypeError("booleans have no place in a policy query")
+    if isinstance(value, int):
+        return str(value)
+    return repr(float(value))
+
+
+def column_name(factor: Factor) -> str:
+    """The output column holding a factor's contribution."""
+    return '"f_' + factor.id + '"'
+
+
+def _match(factor: Factor) -> str:
+    kinds = ", ".join(literal(k) for k in dict.fromkeys(factor.kinds))
+    cond = f"kind IN ({kinds})"
+    if factor.categories:
+        cats = ", ".join(literal(c) for c in dict.fromkeys(factor.categories))
+        cond += f" AND category IN ({cats})"
+    if factor.window_days is not None:
+        cond += f" AND age <= {factor.window_days}"
+    return cond
+
+
+def _points(factor: Factor) -> str:
+    points = f"({literal(factor.per_record)} + {literal(factor.per_unit)} * coalesce(value, 0.0))"
+    if factor.half_life_days is not None:
+        points += f" * pow(2.0, -age / {literal(float(factor.half_life_days))})"
+    return points
+
+
+def _clip(expr: str, low: float, high: float) -> str:
+    return f"least(greatest({expr}, {literal(low)}), {literal(high)})"
+
+
+def contribution_sql(factor: Factor) -> str:
+    """The clipped contribution of one factor over a person's live records."""
+    total = f"coalesce(sum(CASE WHEN {_match(factor)} THEN {_points(factor)} END), 0.0)"
+    return _clip(total, factor.min, factor.max)
+
+
+def live_records_sql(policy: Policy, records: str) -> str:
+    """CTEs ending in ``live``: the records a policy's score reads at ``$as_of``."""
+    kinds = sorted({k for f in policy.factors for k in f.kinds})
+    retention = " ".join(
+        f"WHEN {literal(k)} THEN {KINDS_BY_ID[k].retention_days}"
+        for k in kinds if KINDS_BY_ID[k].retention_days is not None
+    )
+    retention_cond = (f"AND date_diff('day', occurred, $as_of) <= CASE kind {retention} "
+                      "ELSE 2147483647 END" if retention else "")
+    return f"""
+ledger AS (
+    SELECT seq, person, kind, category, value, occurred, action, target FROM {records}
+    WHERE $up_to IS NULL OR seq <= $up_to
+),
+corrected AS (SELECT DISTINCT target AS seq FROM ledger WHERE target IS NOT NULL),
+suppressed AS (
+    SELECT DISTINCT seq FROM disputes
+    WHERE date_diff('day', opened, $as_of) > {DISPUTE_DEADLINE_DAYS}
+      AND (resolved IS NULL OR resolved > $as_of)
+),
+live AS (
+    SELECT person, kind, category, value, date_diff('day', occurred, $as_of) AS age
+    FROM ledger
+    WHERE kind IN ({", ".join(literal(k) for k in kinds)})
+      AND action <> 'retract' AND occurred <= $as_of
+      {retention_cond}
+      AND seq NOT IN (SELECT seq FROM corrected)
+      AND seq NOT IN (SELECT seq FROM suppressed)
+)"""
+
+
+def contributions_sql(policy: Policy, records: str) -> str:
+    """One row per person with live records: each factor's contribution as a column."""
+    columns = ",\n    ".join(f"{contribution_sql(f)} AS {column_name(f)}"
+                             for f in policy.factors)
+    return f"WITH {live_records_sql(policy, records)}\nSELECT person,\n    {columns}\n" \
+           "FROM live GROUP BY person"
+
+
+def scores_sql(policy: Policy, records: str, persons: str) -> str:
+    """(person, raw, score, band) for every person in ``persons`` (column ``id``)."""
+    at_zero = sum(min(max(0.0, f.min), f.max) for f in policy.factors)
+    total = " + ".join(column_name(f) for f in policy.factors)
+    raw = _clip(f"{literal(float(policy.base))} + coalesce({total}, {literal(at_zero)})",
+                policy.low, policy.high)
+    bands = " ".join(f"WHEN score BETWEEN {b.min} AND {b.max} THEN {literal(b.name)}"
+                     for b in policy.bands)
+    return f"""
+WITH per_person AS ({contributions_sql(policy, records)}),
+raw AS (
+    SELECT p.id AS person, {raw} AS raw
+    FROM {persons} p LEFT JOIN per_person c ON c.person = p.id
+),
+rounded AS (
+    SELECT person, raw, CAST(sign(raw) * floor(abs(raw) + 0.5) AS BIGINT) AS score FROM raw
+)
+SELECT person, raw, score, CASE {bands} END AS band FROM rounded ORDER BY person
+"""
