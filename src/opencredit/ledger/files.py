@@ -9,11 +9,13 @@ object) becomes a :class:`RowError` instead of stopping the read.
 from __future__ import annotations
 
 import csv
+import io
 import json
 from dataclasses import dataclass
 from pathlib import Path
 
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
@@ -66,6 +68,10 @@ def read_rows(path: str | Path) -> RawRows:
 def _check_columns(path: Path, names: list[str]) -> None:
     from opencredit.catalog import person_attribute_in, special_category_of
 
+    repeated = sorted({name for name in names if names.count(name) > 1})
+    if repeated:
+        raise FileError(f"{path}: column {repeated[0]!r} appears more than once; expected each "
+                        "column once")
     for name in names:
         if name in COLUMNS:
             continue
@@ -78,11 +84,13 @@ def _check_columns(path: Path, names: list[str]) -> None:
         else:
             why = "not part of the record format"
         raise FileError(f"{path}: column {name!r} is refused: {why}; expected columns "
-                        f"{', '.join(REQUIRED_COLUMNS)} and optionally {', '.join(OPTIONAL_COLUMNS)}")
+                        f"{', '.join(REQUIRED_COLUMNS)} and optionally "
+                        f"{', '.join(OPTIONAL_COLUMNS)}")
     missing = [c for c in REQUIRED_COLUMNS if c not in names]
     if missing:
-        raise FileError(f"{path}: missing required column(s) {', '.join(missing)}; the columns are "
-                        f"{', '.join(REQUIRED_COLUMNS)} and optionally {', '.join(OPTIONAL_COLUMNS)}")
+        raise FileError(f"{path}: missing required column(s) {', '.join(missing)}; the columns "
+                        f"are {', '.join(REQUIRED_COLUMNS)} and optionally "
+                        f"{', '.join(OPTIONAL_COLUMNS)}")
 
 
 def _complete(table: pa.Table) -> pa.Table:
@@ -95,41 +103,92 @@ def _complete(table: pa.Table) -> pa.Table:
 
 
 def _read_csv(path: Path) -> RawRows:
-    with path.open(newline="", encoding="utf-8") as fh:
-        header = next(csv.reader(fh), None)
+    data = path.read_bytes()
+    try:
+        # A spreadsheet's byte-order mark is not part of the first column's name.
+        text = data.decode("utf-8").removeprefix("\ufeff")
+    except UnicodeDecodeError as exc:
+        line = data[: exc.start].count(b"\n") + 1
+        raise FileError(f"{path}: line {line} is not UTF-8 text ({exc.reason}); expected a "
+                        "CSV file saved as UTF-8") from exc
+    header = next(csv.reader([text[: text.find("\n") + 1 or None]]), None)
     if not header:
         raise FileError(f"{path}: empty file; expected a header line naming the columns")
     header = [h.strip() for h in header]
     _check_columns(path, header)
-    errors: list[RowError] = []
+    fast = _read_csv_fast(data, header)
+    if fast is not None:
+        table, lines = fast
+        return RawRows(str(path), _complete(table), lines, [], "line")
+    return _read_csv_exactly(path, text, header)
+
+
+def _read_csv_fast(data: bytes, header: list[str]) -> tuple[pa.Table, list[int]] | None:
+    """Parse with Arrow when every line after the header is one row; else None.
+
+    Arrow does not say which line a row came from. When no row was malformed, no value holds a
+    line break and the file has exactly one line per row, row ``i`` is on line ``i + 2``;
+    otherwise (blank lines, quoted line breaks, bad rows) the exact reader is used.
+    """
+    malformed = []
 
     def bad_row(row: pacsv.InvalidRow) -> str:
-        errors.append(RowError(row.number or 0, "(row)",
-                               f"expected {row.expected_columns} fields, found {row.actual_columns}",
-                               row.text[:200]))
+        malformed.append(row)
         return "skip"
 
     try:
         table = pacsv.read_csv(
-            path,
+            pa.BufferReader(data),
             read_options=pacsv.ReadOptions(column_names=header, skip_rows=1),
-            parse_options=pacsv.ParseOptions(invalid_row_handler=bad_row),
+            parse_options=pacsv.ParseOptions(invalid_row_handler=bad_row,
+                                             newlines_in_values=True),
             convert_options=pacsv.ConvertOptions(
-                column_types=dict.fromkeys(header, pa.string()), strings_can_be_null=True
+                # Only an empty field is missing: "NA" or "null" may be someone's ref.
+                column_types=dict.fromkeys(header, pa.string()), strings_can_be_null=True,
+                null_values=[""],
             ),
         )
-    except (pa.ArrowInvalid, UnicodeDecodeError) as exc:
-        raise FileError(f"{path}: cannot be read as CSV: {exc}") from exc
-    # pyarrow skips blank lines; without quoted newlines a row's line number is its index + 2,
-    # shifted past every invalid row skipped before it.
-    skipped = sorted(e.line for e in errors)
-    lines, line, k = [], 1, 0
-    for _ in range(table.num_rows):
-        line += 1
-        while k < len(skipped) and skipped[k] == line:
-            line += 1
-            k += 1
-        lines.append(line)
+    except pa.ArrowInvalid:
+        return None
+    physical = data.count(b"\n") + (0 if data.endswith(b"\n") else 1)
+    if malformed or physical != table.num_rows + 1:
+        return None
+    if b'"' in data:  # only a quoted value can hold a line break
+        for column in table.columns:
+            for brk in ("\n", "\r"):
+                if pc.any(pc.match_substring(column, brk)).as_py():
+                    return None
+    return table, list(range(2, table.num_rows + 2))
+
+
+def _read_csv_exactly(path: Path, text: str, header: list[str]) -> RawRows:
+    """Parse row by row, keeping each row's first line; a row with the wrong field count
+    becomes a :class:`RowError`. Blank lines are skipped."""
+    width = len(header)
+    columns: list[list[str | None]] = [[] for _ in header]
+    lines: list[int] = []
+    errors: list[RowError] = []
+    reader = csv.reader(io.StringIO(text, newline=""))
+    end = 0
+    try:
+        next(reader)  # the header, already read
+        end = reader.line_num
+        for row in reader:
+            start, end = end + 1, reader.line_num
+            if not row:
+                continue
+            if len(row) != width:
+                errors.append(RowError(start, "(row)",
+                                       f"expected {width} fields, found {len(row)}",
+                                       ",".join(row)[:200]))
+                continue
+            lines.append(start)
+            for values, value in zip(columns, row, strict=True):
+                values.append(value if value != "" else None)
+    except csv.Error as exc:
+        raise FileError(f"{path}: line {end + 1} cannot be read as CSV: {exc}") from exc
+    table = pa.table({name: pa.array(values, pa.string())
+                      for name, values in zip(header, columns, strict=True)})
     return RawRows(str(path), _complete(table), lines, errors, "line")
 
 
@@ -138,8 +197,14 @@ def _read_jsonl(path: Path) -> RawRows:
     lines: list[int] = []
     errors: list[RowError] = []
     seen_columns: set[str] = set()
-    with path.open(encoding="utf-8") as fh:
-        for number, text in enumerate(fh, start=1):
+    with path.open("rb") as fh:
+        for number, data in enumerate(fh, start=1):
+            try:
+                text = data.decode("utf-8-sig" if number == 1 else "utf-8")
+            except UnicodeDecodeError as exc:
+                errors.append(RowError(number, "(row)", f"not UTF-8 text ({exc.reason})",
+                                       data[:200].decode("utf-8", "replace")))
+                continue
             if not text.strip():
                 continue
             try:

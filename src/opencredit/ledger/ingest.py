@@ -79,7 +79,8 @@ def ingest_rows(store: Store, raw: RawRows, org: str, *, partial: bool = False,
     code = parse_org_code(org).value
     organisation = store.organisation(code)
     if organisation is None:
-        raise ProviderError(f"organisation {code} is not registered as a data provider")
+        raise ProviderError(f"{raw.source}: organisation {code} is not registered as a data "
+                            "provider; expected a provider registered (and licensed) first")
     report = IngestReport(raw.source, code, raw.table.num_rows + len(raw.errors),
                           errors=list(raw.errors), line_word=raw.line_word)
     checked = _Validator(store, raw, code, organisation.domains, today or clock_today()).run()
@@ -209,6 +210,10 @@ class _Validator:
         else:
             text = pc.utf8_trim_whitespace(pc.cast(raw, pa.string()))
             parsed = pc.strptime(text, format="%Y-%m-%d", unit="s", error_is_null=True)
+            # strptime rolls impossible dates over (2024-02-30 becomes 2024-03-01): keep only
+            # dates that read back exactly as written.
+            exact = pc.equal(pc.strftime(parsed, format="%Y-%m-%d"), text)
+            parsed = pc.if_else(exact, parsed, pa.scalar(None, parsed.type))
             dates = pc.cast(parsed, pa.date32())
             unreadable = _np(pc.is_valid(raw)) & ~_np(pc.is_valid(dates))
             self.fail(unreadable, "occurred", "not a date; expected YYYY-MM-DD", raw)
@@ -414,7 +419,6 @@ def _to_float(raw: pa.ChunkedArray) -> tuple[np.ndarray, np.ndarray]:
                 out[i] = float(v)
             except ValueError:
                 bad[i] = True
-    bad |= _np(pc.is_valid(text)) & ~np.isfinite(np.nan_to_num(out, nan=0.0, posinf=np.inf,
-                                                              neginf=-np.inf))
+    bad |= _np(pc.is_valid(text)) & ~np.isfinite(out)  # "nan" and "inf" are not numbers
     out = np.where(np.isfinite(out), out, np.nan)
     return out, bad

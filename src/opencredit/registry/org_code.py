@@ -92,7 +92,13 @@ def is_valid_org_code(value: str) -> bool:
 def make_org_code(region: str, serial: int, authority: str = "9", org_type: str = "1") -> str:
     """Build a valid code for a registered enterprise (authority 9, type 1) from a serial."""
     body8 = f"{serial:08d}"
-    if len(body8) != 8 or len(region) != 6 or not region.isdigit():
-        raise InvalidIdentifier(f"cannot build an organisation code from {region!r}, {serial}")
+    codes_ok = len(authority) == len(org_type) == 1 and {authority, org_type} <= VALUES.keys()
+    region_ok = len(region) == 6 and region.isascii() and region.isdigit()
+    if not (0 <= serial < 10**8 and region_ok and codes_ok):
+        raise InvalidIdentifier(
+            f"cannot build an organisation code from region {region!r}, serial {serial}, "
+            f"authority {authority!r}, type {org_type!r}: expected 6 region digits, a serial "
+            "from 0 to 99999999 and one character of the code set for authority and type"
+        )
     body = f"{authority}{org_type}{region}{body8}{org_check_char(body8)}"
     return body + check_char(body)

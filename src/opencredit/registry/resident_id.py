@@ -100,7 +100,9 @@ def make_resident_id(region: str, birth_date: dt.date, sequence: int) -> str:
     body = f"{region}{birth_date:%Y%m%d}{sequence:03d}"
     if len(body) != 17 or not body.isdigit():
         raise InvalidIdentifier(f"cannot build a resident ID from {region!r}, {sequence!r}")
-    return body + check_char(body)
+    value = body + check_char(body)
+    parse_resident_id(value)  # the region and date must be valid too, or the ID is not
+    return value
 
 
 def check_chars_vectorised(bodies: np.ndarray) -> np.ndarray:
@@ -110,18 +112,29 @@ def check_chars_vectorised(bodies: np.ndarray) -> np.ndarray:
 
 
 def valid_mask(ids: list[str] | np.ndarray) -> np.ndarray:
-    """A boolean mask of which ``ids`` are well-formed with the right check character.
+    """Which ``ids`` are valid: the answers of ``is_valid_resident_id``, vectorised.
 
-    Vectorised for bulk ingestion; dates and regions are checked row by row only for the rows
-    this mask rejects, when the report explains them.
+    For bulk ingestion; the rows it rejects are explained one by one with ``parse_resident_id``.
     """
-    arr = np.asarray(ids, dtype="S18")
-    lengths = np.char.str_len(np.asarray(ids, dtype=str)) if len(arr) else np.zeros(0, int)
-    raw = arr.view(np.uint8).reshape(len(arr), 18) if len(arr) else np.zeros((0, 18), np.uint8)
-    digits = raw[:, :17]
-    ok = (lengths == 18) & np.all((digits >= ord("0")) & (digits <= ord("9")), axis=1)
-    check = check_chars_vectorised(np.where(ok[:, None], digits - ord("0"), 0))
-    ok &= raw[:, 17] == check
+    # Strip and upper-case as parse_resident_id does, then work on code points so that
+    # non-ASCII text is simply invalid rather than an encoding error.
+    text = np.char.upper(np.char.strip(np.asarray(ids, dtype=str).reshape(-1)))
+    width = text.dtype.itemsize // 4
+    if len(text) == 0 or width < 18:
+        return np.zeros(len(text), dtype=bool)
+    codes = np.ascontiguousarray(text).view(np.uint32).reshape(len(text), width)
+    digits = codes[:, :17].astype(np.int64) - ord("0")
+    ok = (np.char.str_len(text) == 18) & np.all((digits >= 0) & (digits <= 9), axis=1)
+    digits = np.where(ok[:, None], digits, 0)
+    ok &= codes[:, 17] == check_chars_vectorised(digits)
+    ok &= np.isin(digits[:, 0] * 10 + digits[:, 1], [int(code) for code in PROVINCES])
+    yyyymmdd = digits[:, 6:14] @ 10 ** np.arange(7, -1, -1)
+    year, month, day = yyyymmdd // 10_000, yyyymmdd // 100 % 100, yyyymmdd % 100
+    leap = ((year % 4 == 0) & (year % 100 != 0)) | (year % 400 == 0)
+    month_days = np.array([0, 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31])
+    ok &= (month >= 1) & (month <= 12) & (day >= 1)
+    ok &= day <= month_days[np.clip(month, 0, 12)] + (leap & (month == 2))
+    ok &= (yyyymmdd >= 1880_01_01) & (yyyymmdd <= int(f"{dt.date.today():%Y%m%d}"))
     return ok
 
 

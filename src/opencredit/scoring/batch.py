@@ -35,8 +35,13 @@ def _connect(disputes: pa.Table | None, threads: int | None) -> duckdb.DuckDBPyC
     con = duckdb.connect()
     if threads:
         con.execute(f"SET threads = {int(threads)}")
-    con.register("disputes", disputes if disputes is not None else DISPUTE_SCHEMA.empty_table())
+    if disputes is not None and disputes.num_rows:
+        con.register("disputes", disputes)
     return con
+
+
+def _has_disputes(disputes: pa.Table | None) -> bool:
+    return disputes is not None and disputes.num_rows > 0
 
 
 def score_population(policy: Policy, records: pa.Table | str | Path,
@@ -51,8 +56,8 @@ def score_population(policy: Policy, records: pa.Table | str | Path,
     con = _connect(disputes, threads)
     try:
         sql = scores_sql(policy, _source(con, "records", records),
-                         _source(con, "persons", persons))
-        return query_arrow(con, sql, {"as_of": as_of, "up_to": up_to})
+                         _source(con, "persons", persons), as_of, up_to, _has_disputes(disputes))
+        return query_arrow(con, sql)
     finally:
         con.close()
 
@@ -63,11 +68,12 @@ def factor_contributions(policy: Policy, records: pa.Table | str | Path, as_of: 
     """(person, factor, contribution) for every factor of every person with live records."""
     con = _connect(disputes, None)
     try:
-        wide = contributions_sql(policy, _source(con, "records", records))
+        wide = contributions_sql(policy, _source(con, "records", records), as_of, up_to,
+                                 _has_disputes(disputes))
         columns = ", ".join(column_name(f) for f in policy.factors)
         sql = (f"SELECT person, substr(factor, 3) AS factor, contribution FROM ({wide}) "
                f"UNPIVOT (contribution FOR factor IN ({columns})) ORDER BY person, factor")
-        return query_arrow(con, sql, {"as_of": as_of, "up_to": up_to})
+        return query_arrow(con, sql)
     finally:
         con.close()
 

@@ -1,12 +1,16 @@
 """A policy compiled to one SQL query: the reference semantics, with the policy's constants
-typed in, as a person would write it by hand for that one policy.
+typed in, as a person would write it by hand for that one policy and date.
 
 Every factor becomes a ``CASE`` inside one aggregate over the person's live records, so the
 ledger is read once, filtered to the policy's kinds at the scan. The dialect is DuckDB's
-(``date_diff``, ``pow``, ``greatest``/``least``); the parameters are ``$as_of`` and ``$up_to``.
+(``date_diff``, ``pow``, ``greatest``/``least``). The as-of date, the ledger prefix (``up_to``)
+and whether disputes apply are typed in too, so the optimiser sees constants; ``disputes``
+names a relation (seq, opened, resolved) when they apply.
 """
 
 from __future__ import annotations
+
+import datetime as dt
 
 from opencredit.catalog import KINDS_BY_ID
 from opencredit.ledger.records import DISPUTE_DEADLINE_DAYS
@@ -59,46 +63,55 @@ def contribution_sql(factor: Factor) -> str:
     return _clip(total, factor.min, factor.max)
 
 
-def live_records_sql(policy: Policy, records: str) -> str:
-    """CTEs ending in ``live``: the records a policy's score reads at ``$as_of``."""
+def live_records_sql(policy: Policy, records: str, as_of: dt.date, up_to: int | None = None,
+                     disputes: bool = False) -> str:
+    """CTEs ending in ``live``: the records a policy's score reads at ``as_of``.
+
+    ``records`` is read twice rather than through a shared CTE, which DuckDB would
+    materialise in full."""
     kinds = sorted({k for f in policy.factors for k in f.kinds})
     retention = " ".join(
         f"WHEN {literal(k)} THEN {KINDS_BY_ID[k].retention_days}"
         for k in kinds if KINDS_BY_ID[k].retention_days is not None
     )
-    retention_cond = (f"AND date_diff('day', occurred, $as_of) <= CASE kind {retention} "
-                      "ELSE 2147483647 END" if retention else "")
+    retention_cond = (f"AND {{age}} <= CASE kind {retention} ELSE 2147483647 END"
+                      if retention else "")
+    day = f"DATE '{as_of.isoformat()}'"
+    prefix = f"seq <= {int(up_to)} AND " if up_to is not None else ""
+    age = f"date_diff('day', occurred, {day})"
+    suppressed = ""
+    if disputes:
+        suppressed = f"""
+      AND seq NOT IN (
+        SELECT seq FROM disputes
+        WHERE date_diff('day', opened, {day}) > {DISPUTE_DEADLINE_DAYS}
+          AND (resolved IS NULL OR resolved > {day}))"""
     return f"""
-ledger AS (
-    SELECT seq, person, kind, category, value, occurred, action, target FROM {records}
-    WHERE $up_to IS NULL OR seq <= $up_to
-),
-corrected AS (SELECT DISTINCT target AS seq FROM ledger WHERE target IS NOT NULL),
-suppressed AS (
-    SELECT DISTINCT seq FROM disputes
-    WHERE date_diff('day', opened, $as_of) > {DISPUTE_DEADLINE_DAYS}
-      AND (resolved IS NULL OR resolved > $as_of)
+corrected AS (
+    SELECT DISTINCT target AS seq FROM {records} WHERE {prefix}target IS NOT NULL
 ),
 live AS (
-    SELECT person, kind, category, value, date_diff('day', occurred, $as_of) AS age
-    FROM ledger
-    WHERE kind IN ({", ".join(literal(k) for k in kinds)})
-      AND action <> 'retract' AND occurred <= $as_of
-      {retention_cond}
-      AND seq NOT IN (SELECT seq FROM corrected)
-      AND seq NOT IN (SELECT seq FROM suppressed)
+    SELECT person, kind, category, value, {age} AS age
+    FROM {records}
+    WHERE {prefix}kind IN ({", ".join(literal(k) for k in kinds)})
+      AND action <> 'retract' AND occurred <= {day}
+      {retention_cond.format(age=age)}
+      AND seq NOT IN (SELECT seq FROM corrected){suppressed}
 )"""
 
 
-def contributions_sql(policy: Policy, records: str) -> str:
+def contributions_sql(policy: Policy, records: str, as_of: dt.date, up_to: int | None = None,
+                      disputes: bool = False) -> str:
     """One row per person with live records: each factor's contribution as a column."""
     columns = ",\n    ".join(f"{contribution_sql(f)} AS {column_name(f)}"
                              for f in policy.factors)
-    return f"WITH {live_records_sql(policy, records)}\nSELECT person,\n    {columns}\n" \
+    live = live_records_sql(policy, records, as_of, up_to, disputes)
+    return f"WITH {live}\nSELECT person,\n    {columns}\n" \
            "FROM live GROUP BY person"
 
 
-def scores_sql(policy: Policy, records: str, persons: str) -> str:
+def scores_sql(policy: Policy, records: str, persons: str, as_of: dt.date,
+               up_to: int | None = None, disputes: bool = False) -> str:
     """(person, raw, score, band) for every person in ``persons`` (column ``id``)."""
     at_zero = sum(min(max(0.0, f.min), f.max) for f in policy.factors)
     total = " + ".join(column_name(f) for f in policy.factors)
@@ -107,7 +120,7 @@ def scores_sql(policy: Policy, records: str, persons: str) -> str:
     bands = " ".join(f"WHEN score BETWEEN {b.min} AND {b.max} THEN {literal(b.name)}"
                      for b in policy.bands)
     return f"""
-WITH per_person AS ({contributions_sql(policy, records)}),
+WITH per_person AS ({contributions_sql(policy, records, as_of, up_to, disputes)}),
 raw AS (
     SELECT p.id AS person, {raw} AS raw
     FROM {persons} p LEFT JOIN per_person c ON c.person = p.id

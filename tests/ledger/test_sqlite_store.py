@@ -1,0 +1,382 @@
+"""The Store contract, run against every backend (today SQLite; PostgreSQL joins via STORES).
+
+A backend is a factory ``make(directory) -> Store`` that opens the same store again when called
+again on the same directory, so reopening and durability are part of the contract.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+from pathlib import Path
+
+import pyarrow as pa
+import pytest
+
+from opencredit.ledger.records import Action, Dispute, Record
+from opencredit.ledger.sqlite_store import SQLiteStore
+from opencredit.ledger.store import (
+    PERSON_SCHEMA,
+    RECORD_SCHEMA,
+    SCORE_SCHEMA,
+    TERM_SCHEMA,
+    Organisation,
+    Person,
+    Store,
+)
+from opencredit.registry import make_org_code, make_resident_id
+
+StoreFactory = Callable[[Path], Store]
+
+#: Backends under test, by name. A PostgreSQL store is added here with a factory that gives
+#: each test its own database (or schema) keyed on the directory.
+STORES: dict[str, StoreFactory] = {
+    "sqlite": lambda directory: SQLiteStore(directory / "ledger.sqlite"),
+}
+
+P = [make_resident_id("110101", dt.date(1990, 1, 1) + dt.timedelta(days=n), n) for n in range(1, 6)]
+ORG = make_org_code("110000", 1)
+OTHER = make_org_code("440300", 2)
+POLICY = "lending@1"
+
+
+@pytest.fixture(params=list(STORES))
+def make(request) -> StoreFactory:
+    return STORES[request.param]
+
+
+@pytest.fixture
+def store(make: StoreFactory, tmp_path: Path):
+    store = make(tmp_path)
+    yield store
+    store.close()
+
+
+@pytest.fixture
+def ready(store: Store) -> Store:
+    """A store with five persons and two licensed organisations."""
+    store.add_persons(persons(P))
+    store.add_organisation(Organisation(ORG, "Bank", ("finance", "traffic")))
+    store.add_organisation(Organisation(OTHER, "Shop", ("commerce",)))
+    return store
+
+
+def persons(ids: list[str], region: str = "110101") -> pa.Table:
+    return pa.table(
+        {
+            "id": ids,
+            "region": [region] * len(ids),
+            "birth_date": [dt.date(1990, 1, 1) + dt.timedelta(days=n) for n in range(len(ids))],
+            "sex": ["F" if n % 2 else "M" for n in range(len(ids))],
+        },
+        schema=PERSON_SCHEMA,
+    )
+
+
+def rows(*records: tuple) -> pa.Table:
+    """Rows as ``append`` takes them, from (person, kind, day, value, ref[, action, target])."""
+    cols: dict[str, list] = {
+        k: []
+        for k in ("person", "kind", "occurred", "value", "category", "ref", "action", "target")
+    }
+    for person, kind, day, value, ref, *correction in records:
+        action, target = correction or ("file", None)
+        cols["person"].append(person)
+        cols["kind"].append(kind)
+        cols["occurred"].append(dt.date(2024, 1, 1) + dt.timedelta(days=day))
+        cols["value"].append(value)
+        cols["category"].append("books" if kind == "purchase" else None)
+        cols["ref"].append(ref)
+        cols["action"].append(action)
+        cols["target"].append(target)
+    types = {"occurred": pa.date32(), "value": pa.float64(), "target": pa.int64()}
+    return pa.table({k: pa.array(v, types.get(k, pa.string())) for k, v in cols.items()})
+
+
+def terms(records: pa.Table) -> dict[str, pa.Table]:
+    """Factor state for appended records: one term per non-retraction."""
+    out = {k: [] for k in TERM_SCHEMA.names}
+    for r in records.to_pylist():
+        if r["action"] == "retract":
+            continue
+        out["person"].append(r["person"])
+        out["factor"].append(r["kind"])
+        out["seq"].append(r["seq"])
+        out["occurred"].append((r["occurred"] - dt.date(1970, 1, 1)).days)
+        out["expires"].append(None)
+        out["points"].append(r["value"] or 1.0)
+    return {POLICY: pa.table(out, schema=TERM_SCHEMA)}
+
+
+def ledger(store: Store, **kwargs) -> pa.Table:
+    return pa.Table.from_batches(list(store.export_records(**kwargs)), schema=RECORD_SCHEMA)
+
+
+def filed(store: Store, n: int, org: str = ORG, prefix: str = "r") -> None:
+    """Append ``n`` speeding tickets spread over the five persons."""
+    recs = [(P[i % len(P)], "speeding", i, float(10 + i), f"{prefix}{i}") for i in range(n)]
+    store.append(org, "test.csv", rows(*recs), terms=terms)
+
+
+# registry -----------------------------------------------------------------------------------
+class TestPersons:
+    def test_add_skips_those_already_registered(self, store):
+        assert store.add_persons(persons(P[:3])) == 3
+        assert store.add_persons(persons(P[1:], region="440300")) == 2
+        assert store.count_persons() == 5
+        assert store.person(P[1]).region == "110101"  # the first registration stands
+
+    def test_person_and_unknown_persons(self, store):
+        store.add_persons(persons(P[:2]))
+        assert store.person(P[1]) == Person(P[1], "110101", dt.date(1990, 1, 2), "F")
+        assert store.person(P[4]) is None
+        assert store.unknown_persons([P[0], P[4], P[3], P[0]]) == {P[3], P[4]}
+        assert store.unknown_persons([]) == set()
+
+    def test_export_round_trips(self, store):
+        assert store.export_persons().num_rows == 0
+        table = persons(P)
+        store.add_persons(table)
+        exported = store.export_persons()
+        assert exported.schema == PERSON_SCHEMA
+        assert exported.sort_by("id").equals(table.sort_by("id"))
+
+
+class TestOrganisations:
+    def test_upsert_relicenses(self, store):
+        assert store.organisation(ORG) is None
+        store.add_organisation(Organisation(ORG, "Bank", ("finance",)))
+        store.add_organisation(Organisation(OTHER, "Alpha Shop", ()))
+        store.add_organisation(Organisation(ORG, "Bank Ltd", ("finance", "traffic")))
+        assert store.organisation(ORG) == Organisation(ORG, "Bank Ltd", ("finance", "traffic"))
+        assert store.organisation(OTHER).domains == ()
+        assert [o.name for o in store.organisations()] == ["Alpha Shop", "Bank Ltd"]
+
+
+# ledger --------------------------------------------------------------------------------------
+class TestAppend:
+    def test_sequence_numbers_are_contiguous_across_batches(self, ready):
+        receipts = []
+        for n, size in enumerate([3, 1, 4]):
+            recs = [(P[0], "speeding", i, 20.0, f"b{n}-{i}") for i in range(size)]
+            receipts.append(ready.append(ORG, f"b{n}.csv", rows(*recs), duplicates=n, rejected=1))
+        assert [(r.first_seq, r.last_seq) for r in receipts] == [(1, 3), (4, 4), (5, 8)]
+        assert [r.batch for r in receipts] == sorted({r.batch for r in receipts})
+        assert [(r.accepted, r.duplicates, r.rejected) for r in receipts] == [
+            (3, 0, 1),
+            (1, 1, 1),
+            (4, 2, 1),
+        ]
+        assert receipts[1].source == "b1.csv" and receipts[1].org == ORG
+        assert ready.max_seq() == ready.count_records() == 8
+        assert ledger(ready).column("seq").to_pylist() == list(range(1, 9))
+
+    def test_an_empty_batch_has_no_sequence_range(self, ready):
+        filed(ready, 2)
+        receipt = ready.append(ORG, "dups.csv", rows(), duplicates=2)
+        assert (receipt.accepted, receipt.first_seq, receipt.last_seq) == (0, None, None)
+        assert receipt.duplicates == 2 and ready.max_seq() == 2
+
+    def test_records_keep_what_was_filed(self, ready):
+        ready.append(ORG, "a.csv", rows((P[0], "red_light", 3, None, "x")))
+        ready.append(OTHER, "b.csv", rows((P[1], "purchase", 4, 9.5, "x")))
+        assert ready.record(1) == Record(
+            1, P[0], "red_light", dt.date(2024, 1, 4), None, None, ORG, "x", Action.FILE, None
+        )
+        assert ready.record(2) == Record(
+            2, P[1], "purchase", dt.date(2024, 1, 5), 9.5, "books", OTHER, "x", Action.FILE, None
+        )
+        assert ready.record(3) is None
+
+    def test_existing_refs_are_per_organisation(self, ready):
+        filed(ready, 3)
+        filed(ready, 1, org=OTHER, prefix="r")
+        mine = ready.existing_refs(ORG, ["r0", "r2", "r9", "r2"])
+        assert sorted(mine) == ["r0", "r2"] and mine["r2"].seq == 3
+        assert [r.seq for r in ready.existing_refs(OTHER, ["r0", "r1"]).values()] == [4]
+        assert ready.existing_refs(ORG, []) == {}
+
+    def test_a_failing_terms_callback_writes_nothing(self, ready):
+        filed(ready, 2)
+        before = ledger(ready), ready.terms_for(POLICY, P[0])
+
+        def broken(records: pa.Table) -> dict[str, pa.Table]:
+            raise RuntimeError("factor state could not be computed")
+
+        with pytest.raises(RuntimeError, match="could not be computed"):
+            ready.append(ORG, "c.csv", rows((P[0], "speeding", 5, 30.0, "c1")), terms=broken)
+        assert ready.max_seq() == ready.count_records() == 2
+        assert ready.existing_refs(ORG, ["c1"]) == {}
+        assert (ledger(ready), ready.terms_for(POLICY, P[0])) == before
+        # the sequence did not advance: the next batch continues at 3
+        receipt = ready.append(ORG, "d.csv", rows((P[0], "speeding", 5, 30.0, "c1")), terms=terms)
+        assert (receipt.first_seq, receipt.last_seq) == (3, 3)
+
+    def test_terms_are_written_with_the_records_and_dropped_on_correction(self, ready):
+        filed(ready, 5)  # one ticket each: P[0] has seq 1, P[1] seq 2, ...
+        assert ready.terms_for(POLICY, P[0]).column("seq").to_pylist() == [1]
+        fix = rows(
+            (P[0], "speeding", 0, 11.0, "fix", "amend", 1),
+            (P[1], "speeding", 1, None, "gone", "retract", 2),
+        )
+        ready.append(ORG, "fix.csv", fix, terms=terms)
+        assert ready.terms_for(POLICY, P[0]).column("seq").to_pylist() == [6]
+        assert ready.terms_for(POLICY, P[1]).num_rows == 0
+        assert ready.terms_for(POLICY, P[2]).column("seq").to_pylist() == [3]
+        assert (ready.corrected_by(1), ready.corrected_by(2), ready.corrected_by(3)) == (6, 7, None)
+        assert ready.record(7).action is Action.RETRACT and ready.record(7).target == 2
+
+    def test_records_for_is_in_sequence_order(self, ready):
+        filed(ready, 12)
+        got = ready.records_for(P[1])
+        assert [r.seq for r in got] == [2, 7, 12]
+        assert {r.person for r in got} == {P[1]}
+        assert ready.records_for(make_resident_id("310101", dt.date(2000, 1, 1), 1)) == []
+
+
+class TestExport:
+    def test_small_batches_reassemble_the_ledger(self, ready):
+        filed(ready, 10)
+        batches = list(ready.export_records(batch_rows=3))
+        assert [b.num_rows for b in batches] == [3, 3, 3, 1]
+        assert all(b.schema == RECORD_SCHEMA for b in batches)
+        whole = pa.Table.from_batches(batches)
+        assert whole.equals(ledger(ready))
+        assert whole.column("seq").to_pylist() == list(range(1, 11))
+        assert whole.column("ref").to_pylist() == [f"r{i}" for i in range(10)]
+        assert whole.column("org").to_pylist() == [ORG] * 10
+
+    def test_up_to_stops_at_a_sequence_number(self, ready):
+        filed(ready, 10)
+        assert ledger(ready, up_to=4, batch_rows=3).column("seq").to_pylist() == [1, 2, 3, 4]
+        assert ledger(ready, up_to=0).num_rows == 0
+        assert ledger(ready, up_to=99).num_rows == 10
+
+    def test_an_empty_ledger_exports_nothing(self, ready):
+        assert list(ready.export_records()) == []
+        assert ready.max_seq() == ready.count_records() == 0
+
+
+# disputes, policies, scores -------------------------------------------------------------------
+class TestDisputes:
+    def test_add_and_resolve(self, ready):
+        filed(ready, 3)
+        first = ready.add_dispute(1, dt.date(2025, 1, 1), "not my car")
+        second = ready.add_dispute(2, dt.date(2025, 1, 5), "wrong date")
+        assert first != second
+        assert ready.disputes(P[0]) == [Dispute(1, dt.date(2025, 1, 1))]
+        assert sorted(d.seq for d in ready.disputes()) == [1, 2]
+        ready.resolve_dispute(first, dt.date(2025, 1, 20), "upheld")
+        ready.resolve_dispute(first, dt.date(2025, 3, 1), "again")  # a decision stands
+        assert ready.disputes(P[0]) == [Dispute(1, dt.date(2025, 1, 1), dt.date(2025, 1, 20))]
+        assert ready.disputes(P[1])[0].resolved is None
+        assert ready.disputes(P[4]) == []
+
+    def test_a_dispute_needs_a_record(self, ready):
+        with pytest.raises(ValueError, match="no record with sequence number 9"):
+            ready.add_dispute(9, dt.date(2025, 1, 1), "what record?")
+        assert ready.disputes() == []
+
+
+class TestPoliciesAndScores:
+    def test_install_is_idempotent(self, store):
+        assert store.policy_documents() == {}
+        assert store.install_policy(POLICY, "doc 1") is True
+        assert store.install_policy(POLICY, "doc 1") is False
+        assert store.install_policy(POLICY, "changed") is False  # a version is never rewritten
+        assert store.install_policy("lending@2", "doc 2") is True
+        assert store.policy_documents() == {POLICY: "doc 1", "lending@2": "doc 2"}
+
+    def test_replace_terms_round_trips(self, store):
+        table = pa.table(
+            {
+                "person": [P[0], P[0], P[1]],
+                "factor": ["b", "a", "a"],
+                "seq": [2, 1, 3],
+                "occurred": [10, 11, 12],
+                "expires": [None, 20, 30],
+                "points": [1.5, -2.0, 3.0],
+            },
+            schema=TERM_SCHEMA,
+        )
+        store.replace_terms(POLICY, table)
+        got = store.terms_for(POLICY, P[0])
+        assert got.schema == TERM_SCHEMA
+        assert got.to_pylist() == [table.to_pylist()[1], table.to_pylist()[0]]  # factor, seq
+        store.replace_terms(POLICY, table.slice(2))
+        assert store.terms_for(POLICY, P[0]).num_rows == 0
+        assert store.terms_for("other@1", P[1]).num_rows == 0
+
+    def test_scores_round_trip(self, store):
+        empty, as_of, up_to = store.scores(POLICY)
+        assert (empty.num_rows, as_of, up_to) == (0, None, None)
+        assert empty.schema == SCORE_SCHEMA
+        first = pa.table(
+            {
+                "person": [P[1], P[0]],
+                "raw": [612.4, 700.5],
+                "score": [612, 701],
+                "band": ["fair", "good"],
+            },
+            schema=SCORE_SCHEMA,
+        )
+        store.write_scores(POLICY, dt.date(2025, 6, 1), 42, first)
+        table, as_of, up_to = store.scores(POLICY)
+        assert table.equals(first.sort_by("person"))
+        assert (as_of, up_to) == (dt.date(2025, 6, 1), 42)
+        store.write_scores(POLICY, dt.date(2025, 7, 1), 50, first.slice(0, 1))
+        table, as_of, up_to = store.scores(POLICY)
+        assert table.column("person").to_pylist() == [P[1]]  # replaced, not merged
+        assert (as_of, up_to) == (dt.date(2025, 7, 1), 50)
+        assert store.scores("other@1")[0].num_rows == 0
+
+
+# durability -----------------------------------------------------------------------------------
+def test_reopening_sees_everything(make, tmp_path):
+    store = make(tmp_path)
+    store.add_persons(persons(P))
+    store.add_organisation(Organisation(ORG, "Bank", ("traffic",)))
+    filed(store, 6)
+    store.add_dispute(2, dt.date(2025, 1, 1), "not me")
+    store.install_policy(POLICY, "doc")
+    store.write_scores(
+        POLICY,
+        dt.date(2025, 6, 1),
+        6,
+        pa.table({"person": [P[0]], "raw": [1.0], "score": [1], "band": ["x"]}),
+    )
+    before = (
+        ledger(store),
+        store.export_persons().sort_by("id"),
+        store.disputes(),
+        store.terms_for(POLICY, P[0]),
+        store.scores(POLICY),
+    )
+    store.close()
+
+    again = make(tmp_path)
+    try:
+        after = (
+            ledger(again),
+            again.export_persons().sort_by("id"),
+            again.disputes(),
+            again.terms_for(POLICY, P[0]),
+            again.scores(POLICY),
+        )
+        assert after == before
+        assert again.organisation(ORG) == Organisation(ORG, "Bank", ("traffic",))
+        assert again.policy_documents() == {POLICY: "doc"}
+        receipt = again.append(ORG, "next.csv", rows((P[0], "speeding", 9, 12.0, "next")))
+        assert receipt.first_seq == 7
+    finally:
+        again.close()
+
+
+def test_sqlite_commits_are_durable(tmp_path):
+    store = SQLiteStore(tmp_path / "ledger.sqlite")
+    try:
+        assert store.db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+        assert store.db.execute("PRAGMA synchronous").fetchone()[0] == 2  # FULL
+        assert store.db.execute("PRAGMA foreign_keys").fetchone()[0] == 1
+    finally:
+        store.close()
