@@ -17,9 +17,10 @@ import pyarrow.parquet as pq
 
 from opencredit.clock import today
 from opencredit.errors import OpenCreditError, UnknownName
-from opencredit.ledger.ingest import IngestReport, ingest_file
+from opencredit.ledger.backends import open_store
+from opencredit.ledger.files import RawRows
+from opencredit.ledger.ingest import IngestReport, ingest_file, ingest_rows
 from opencredit.ledger.records import Dispute
-from opencredit.ledger.sqlite_store import SQLiteStore
 from opencredit.ledger.store import Organisation, Store
 from opencredit.policies.model import Policy, load_policy, parse_policy, published_policies
 from opencredit.scoring.batch import DISPUTE_SCHEMA, score_population
@@ -49,21 +50,24 @@ class RebuildResult:
 class Workspace:
     """The library's front door: one data directory, one store, its policies."""
 
-    def __init__(self, data_dir: str | Path | None = None, *, create: bool = False) -> None:
+    def __init__(self, data_dir: str | Path | None = None, *, create: bool = False,
+                 database_url: str | None = None) -> None:
         self.data_dir = data_dir_from_env(data_dir)
+        url = database_url or os.environ.get("OPENCREDIT_DATABASE_URL")
         db = self.data_dir / "ledger.sqlite"
-        if not create and not db.exists():
+        if url is None and not create and not db.exists():
             raise OpenCreditError(
                 f"no opencredit data in {self.data_dir}; run `opencredit init` (or "
                 "`opencredit demo`) first, or point --data / OPENCREDIT_DATA at it"
             )
-        self.store: Store = SQLiteStore(db)
+        self.store: Store = open_store(url or str(db))
         self._policies: dict[str, Policy] | None = None
 
     @classmethod
-    def init(cls, data_dir: str | Path | None = None) -> Workspace:
+    def init(cls, data_dir: str | Path | None = None, *,
+             database_url: str | None = None) -> Workspace:
         """Create the data directory and install the published policies."""
-        ws = cls(data_dir, create=True)
+        ws = cls(data_dir, create=True, database_url=database_url)
         for policy in published_policies():
             ws.install_policy(policy)
         return ws
@@ -135,6 +139,12 @@ class Workspace:
     def ingest(self, path: str | Path, provider: str, *, partial: bool = False) -> IngestReport:
         """File a provider's records; factor state is updated in the same transaction."""
         return ingest_file(self.store, path, provider, partial=partial,
+                           terms=self.engine().maker())
+
+    def ingest_rows(self, raw: RawRows, provider: str, *, partial: bool = False
+                    ) -> IngestReport:
+        """File rows already read (from an HTTP body, say) exactly as a file's rows."""
+        return ingest_rows(self.store, raw, provider, partial=partial,
                            terms=self.engine().maker())
 
     def ledger(self, up_to: int | None = None) -> pa.Table:

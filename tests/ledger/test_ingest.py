@@ -2,7 +2,8 @@
 
 Every case runs on the same rows written as CSV, JSON Lines and Parquet, so the three readers
 must agree on what is wrong and where (CSV: the header is line 1; JSON Lines: the physical
-line; Parquet: the row number).
+line; Parquet: the row number). The cases that write (accept, reject, idempotency, corrections)
+also run on PostgreSQL, in CSV only: the store is what differs there, not the reader.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from hypothesis import strategies as st
 from opencredit.errors import InvalidIdentifier
 from opencredit.ledger.files import COLUMNS, FileError
 from opencredit.ledger.ingest import IngestReport, ProviderError, ingest_file
+from opencredit.ledger.postgres_store import PostgresStore
 from opencredit.ledger.records import Action
 from opencredit.ledger.sqlite_store import SQLiteStore
 from opencredit.ledger.store import Organisation, Store
@@ -45,11 +47,8 @@ POLICY = "test@1"
 
 
 # fixtures and helpers ---------------------------------------------------------------------
-@pytest.fixture(scope="module")
-def template(tmp_path_factory) -> Path:
-    """A store with PERSONS registered and ORG licensed for finance, traffic and commerce."""
-    path = tmp_path_factory.mktemp("template") / "ledger.sqlite"
-    store = SQLiteStore(path)
+def seed(store: Store) -> Store:
+    """Register PERSONS and license ORG for finance, traffic and commerce."""
     store.add_persons(
         pa.table(
             {
@@ -61,7 +60,14 @@ def template(tmp_path_factory) -> Path:
         )
     )
     store.add_organisation(Organisation(ORG, "Test Bank", ("finance", "traffic", "commerce")))
-    store.close()  # checkpoints the WAL into the file, so a copy of the file is complete
+    return store
+
+
+@pytest.fixture(scope="module")
+def template(tmp_path_factory) -> Path:
+    """A store with PERSONS registered and ORG licensed for finance, traffic and commerce."""
+    path = tmp_path_factory.mktemp("template") / "ledger.sqlite"
+    seed(SQLiteStore(path)).close()  # closing checkpoints the WAL: a copy of the file is whole
     return path
 
 
@@ -72,10 +78,23 @@ def open_store(template: Path, directory: Path) -> SQLiteStore:
 
 
 @pytest.fixture
-def store(template: Path, tmp_path: Path):
-    store = open_store(template, tmp_path)
+def store(request, template: Path, tmp_path: Path):
+    """The template's store on SQLite, or (parametrized with "postgresql") a fresh schema."""
+    if getattr(request, "param", "sqlite") == "postgresql":
+        url, schema = request.getfixturevalue("pg_url"), request.getfixturevalue("pg_schema")
+        store = seed(PostgresStore(url, schema=schema))
+    else:
+        store = open_store(template, tmp_path)
     yield store
     store.close()
+
+
+#: Every format on SQLite and CSV on PostgreSQL, for tests taking ``store`` and ``fmt``.
+BACKENDS_AND_FORMATS = pytest.mark.parametrize(
+    ("store", "fmt"), [*(("sqlite", f) for f in FORMATS), ("postgresql", "csv")], indirect=["store"]
+)
+#: SQLite and PostgreSQL, for tests that write CSV only.
+BOTH_BACKENDS = pytest.mark.parametrize("store", ["sqlite", "postgresql"], indirect=True)
 
 
 def row(ref: str, /, **changes: str | None) -> dict[str, str | None]:
@@ -176,11 +195,11 @@ def term_seqs(store: Store) -> set[int]:
     return {s for p in PERSONS for s in store.terms_for(POLICY, p).column("seq").to_pylist()}
 
 
-def batches(store: SQLiteStore) -> int:
+def batches(store: SQLiteStore | PostgresStore) -> int:
     return store.db.execute("SELECT count(*) FROM batches").fetchone()[0]
 
 
-def snapshot(store: SQLiteStore) -> tuple:
+def snapshot(store: SQLiteStore | PostgresStore) -> tuple:
     """Everything a filing may change: ledger, batches and factor state."""
     return store.count_records(), store.max_seq(), batches(store), term_seqs(store)
 
@@ -199,7 +218,7 @@ def only_error(report: IngestReport):
 
 
 # accepted files -------------------------------------------------------------------------------
-@pytest.mark.parametrize("fmt", FORMATS)
+@BACKENDS_AND_FORMATS
 def test_good_file_is_accepted_with_a_receipt(store, tmp_path, fmt):
     rows = [
         row("a1"),
@@ -225,6 +244,7 @@ def test_good_file_is_accepted_with_a_receipt(store, tmp_path, fmt):
     assert store.count_records() == store.max_seq() == 5
 
 
+@BOTH_BACKENDS
 def test_receipts_tile_the_ledger_across_formats(store, tmp_path):
     receipts = []
     for n, fmt in enumerate(FORMATS * 2):
@@ -250,7 +270,7 @@ MIXED = [
 MIXED_BAD = {1: "occurred", 3: "kind", 4: "value", 5: "person"}
 
 
-@pytest.mark.parametrize("fmt", FORMATS)
+@BACKENDS_AND_FORMATS
 def test_a_file_with_bad_rows_is_rejected_whole(store, tmp_path, fmt):
     file(store, write(tmp_path, fmt, [row("earlier")], name="earlier"))
     before = snapshot(store)
@@ -265,7 +285,7 @@ def test_a_file_with_bad_rows_is_rejected_whole(store, tmp_path, fmt):
     assert after.receipt.first_seq == before[1] + 1
 
 
-@pytest.mark.parametrize("fmt", FORMATS)
+@BACKENDS_AND_FORMATS
 def test_partial_files_only_the_good_rows(store, tmp_path, fmt):
     report = file(store, write(tmp_path, fmt, MIXED), partial=True)
     assert report.accepted == 2 and report.receipt.rejected == len(MIXED_BAD)
@@ -504,6 +524,7 @@ def test_an_invalid_provider_code_says_what_was_expected(store, tmp_path):
         ingest_file(store, path, "BANK", today=TODAY)
 
 
+@BOTH_BACKENDS
 def test_another_providers_refs_are_its_own(store, tmp_path):
     store.add_organisation(Organisation(OTHER_ORG, "Other Bank", ("traffic",)))
     path = write(tmp_path, "csv", [row("a0")])
@@ -514,7 +535,7 @@ def test_another_providers_refs_are_its_own(store, tmp_path):
 
 
 # idempotency ------------------------------------------------------------------------------
-@pytest.mark.parametrize("fmt", FORMATS)
+@BACKENDS_AND_FORMATS
 def test_filing_the_same_file_twice_writes_nothing_new(store, tmp_path, fmt):
     rows = [
         row("a0"),
@@ -540,7 +561,7 @@ def test_the_same_records_in_another_format_are_duplicates(store, tmp_path):
     assert store.count_records() == 2
 
 
-@pytest.mark.parametrize("fmt", FORMATS)
+@BACKENDS_AND_FORMATS
 def test_a_reused_ref_with_new_content_asks_for_an_amendment(store, tmp_path, fmt):
     file(store, write(tmp_path, fmt, [row("a0"), row("a1")], name="first"))
     before = snapshot(store)
@@ -552,6 +573,7 @@ def test_a_reused_ref_with_new_content_asks_for_an_amendment(store, tmp_path, fm
     assert snapshot(store) == before
 
 
+@BOTH_BACKENDS
 def test_partial_refiling_counts_duplicates_and_adds_the_new(store, tmp_path):
     file(store, write(tmp_path, "csv", [row("a0"), row("a1")], name="first"))
     report = file(
@@ -593,7 +615,7 @@ def retract(ref: str, target: str) -> dict[str, str | None]:
     }
 
 
-@pytest.mark.parametrize("fmt", FORMATS)
+@BACKENDS_AND_FORMATS
 def test_amend_and_retract_correct_earlier_records(filed, tmp_path, fmt):
     store = filed
     rows = [amend("c1", "f1", value="15"), retract("c2", "f3")]
@@ -624,6 +646,7 @@ def _refused(store, tmp_path, rows, line, field, fragment, name="bad"):
     assert snapshot(store) == before
 
 
+@BOTH_BACKENDS
 def test_a_record_is_corrected_only_once(filed, tmp_path):
     file(filed, write(tmp_path, "csv", [amend("c1", "f1", value="15")], name="c1"))
     _refused(
@@ -676,6 +699,7 @@ def test_a_correction_cannot_name_a_ref_in_the_same_file(filed, tmp_path):
     )
 
 
+@BOTH_BACKENDS
 def test_a_correction_cannot_move_a_record_to_another_person(filed, tmp_path):
     _refused(
         filed,

@@ -23,8 +23,11 @@ policy_app = typer.Typer(help="Published scoring policies: lint, list, show, ins
                          no_args_is_help=True)
 registry_app = typer.Typer(help="The registry of persons and data providers.",
                            no_args_is_help=True)
+keys_app = typer.Typer(help="API keys for the HTTP service: create (shown once), list, revoke.",
+                       no_args_is_help=True)
 app.add_typer(policy_app, name="policy")
 app.add_typer(registry_app, name="registry")
+app.add_typer(keys_app, name="keys")
 
 console = Console()
 err_console = Console(stderr=True)
@@ -32,6 +35,7 @@ err_console = Console(stderr=True)
 
 class _State:
     data: Path | None = None
+    database_url: str | None = None
     quiet: bool = False
 
 
@@ -50,23 +54,28 @@ def _as_of(value: dt.datetime | None) -> dt.date | None:
 
 
 def _open(create: bool = False) -> Workspace:
-    return Workspace(state.data, create=create)
+    return Workspace(state.data, create=create, database_url=state.database_url)
 
 
 @app.callback()
 def main_options(
     data: DataOpt = None,
+    database_url: Annotated[str | None, typer.Option(
+        "--database-url", envvar="OPENCREDIT_DATABASE_URL",
+        help="The store: postgresql://user@host/db, or sqlite:///PATH "
+        "[default: DATA/ledger.sqlite].")] = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bars.")] = False,
 ) -> None:
     """opencredit: every rule published, every point explained."""
     state.data = data
+    state.database_url = database_url
     state.quiet = quiet
 
 
 @app.command()
 def init() -> None:
     """Create the data directory and install the three published policies."""
-    with Workspace.init(state.data) as ws:
+    with Workspace.init(state.data, database_url=state.database_url) as ws:
         console.print(f"initialised {ws.data_dir} with policies: {', '.join(ws.policies)}")
 
 
@@ -101,7 +110,6 @@ def ingest(
 ) -> None:
     """Validate and file a provider's records; a bad row rejects the file unless --partial."""
     from opencredit.cli import render
-
     from opencredit.cli.progress import spinner
 
     with _open() as ws:
@@ -252,6 +260,80 @@ def demo(
     from opencredit.cli.demo import run_demo
 
     run_demo(data_dir_from_env(state.data), persons, seed, console, quiet=state.quiet)
+
+
+def _access():
+    from opencredit.access import AccessStore, access_url
+
+    return AccessStore(state.database_url or access_url(data_dir_from_env(state.data)))
+
+
+@keys_app.command("create")
+def keys_create(
+    role: Annotated[str, typer.Option(help="person, data_provider, scoring_provider, partner, "
+                                      "regulator or admin")],
+    subject: Annotated[str | None, typer.Option(help="Resident ID (person) or organisation "
+                                                "code (data_provider, scoring_provider, "
+                                                "partner)")] = None,
+    label: Annotated[str, typer.Option(help="A note to recognise the key by")] = "",
+) -> None:
+    """Create an API key; the token is printed this once and only its hash is kept."""
+    from opencredit.access import create_key
+
+    with _open() as ws:
+        store = _access()
+        try:
+            caller, token = create_key(store, role, subject, label, ledger=ws.store)
+        finally:
+            store.close()
+    console.print(f"{caller.role.value} key {caller.key_id}"
+                  + (f" for {caller.subject}" if caller.subject else ""))
+    console.print(token, highlight=False, soft_wrap=True)
+
+
+@keys_app.command("list")
+def keys_list() -> None:
+    """Every key: id, role, subject, label, created, revoked (never the secret)."""
+    from opencredit.access import list_keys
+
+    store = _access()
+    try:
+        for k in list_keys(store):
+            state_ = f"revoked {k.revoked_at:%Y-%m-%d}" if k.revoked_at else "active"
+            console.print(f"{k.key_id}  {k.role:16} {k.subject or '-':18}  {state_:18} "
+                          f"{k.label}", highlight=False)
+    finally:
+        store.close()
+
+
+@keys_app.command("revoke")
+def keys_revoke(key_id: Annotated[str, typer.Argument(help="The key id")]) -> None:
+    """Revoke a key at once."""
+    from opencredit.access import revoke_key
+
+    store = _access()
+    try:
+        revoke_key(store, key_id)
+    finally:
+        store.close()
+    console.print(f"revoked {key_id}")
+
+
+@app.command()
+def serve(
+    host: Annotated[str, typer.Option(help="Interface to listen on")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port")] = 8000,
+) -> None:
+    """Serve the HTTP API (OpenAPI at /openapi.json, docs at /docs) over the data directory."""
+    import uvicorn
+
+    from opencredit.api import create_app
+    from opencredit.api.settings import Settings
+
+    settings = Settings(data=data_dir_from_env(state.data), database_url=state.database_url)
+    Workspace(settings.data, database_url=settings.database_url).close()  # fail early, clearly
+    uvicorn.run(create_app(settings), host=host, port=port, log_level="warning" if state.quiet
+                else "info")
 
 
 def main() -> None:

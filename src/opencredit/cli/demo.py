@@ -13,6 +13,7 @@ from rich.rule import Rule
 
 from opencredit.clock import today
 from opencredit.errors import OpenCreditError
+from opencredit.scoring.reference import ScoreResult
 from opencredit.workspace import Workspace
 
 MARKER = ".opencredit-demo"
@@ -107,7 +108,7 @@ def pick_person(ws: Workspace, record_files: dict[str, Path]) -> str:
     return rows[0][0]
 
 
-def worst_record(result) -> int | None:  # noqa: ANN001 - a ScoreResult
+def worst_record(result: ScoreResult) -> int | None:
     """The record costing the most points now, for the what-if."""
     worst = min(((points, record.seq) for f in result.factors for record, points in f.records),
                 default=None)

@@ -85,6 +85,8 @@ class Policy(_Strict):
     version: int = Field(ge=1)
     name: str
     provider: str = ""
+    owner: str | None = Field(default=None, description="Organisation code of the scoring "
+                              "provider that publishes and answers for the policy")
     description: str = ""
     range: tuple[int, int]
     base: float
@@ -104,6 +106,13 @@ class Policy(_Strict):
     @property
     def high(self) -> int:
         return self.range[1]
+
+    @field_validator("owner")
+    @classmethod
+    def _owner_code(cls, owner: str | None) -> str | None:
+        from opencredit.registry import parse_org_code
+
+        return None if owner is None else parse_org_code(owner).value
 
     @model_validator(mode="after")
     def _consistent(self) -> Policy:

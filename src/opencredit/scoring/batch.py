@@ -32,7 +32,10 @@ def _source(con: duckdb.DuckDBPyConnection, name: str, data: pa.Table | str | Pa
 
 
 def _connect(disputes: pa.Table | None, threads: int | None) -> duckdb.DuckDBPyConnection:
-    con = duckdb.connect()
+    # A cursor on the process's DuckDB instance: its own registrations, but the instance's
+    # caches (Parquet metadata, buffers) shared across rebuilds.
+    default = duckdb.default_connection
+    con = (default() if callable(default) else default).cursor()
     if threads:
         con.execute(f"SET threads = {int(threads)}")
     if disputes is not None and disputes.num_rows:

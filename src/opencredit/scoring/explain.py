@@ -49,15 +49,20 @@ def what_if(policy: Policy, person: str, records: Sequence[Record], as_of: dt.da
     before = score_person(policy, person, records, as_of, disputes)
     by_seq = {r.seq: r for r in records}
     changes: list[str] = []
-    gone: set[int] = set()
+    gone: dict[int, Record] = {}
     for seq, verb in [(s, "retracted") for s in retract] + [(s, "expired") for s in expire]:
         record = by_seq.get(seq)
         if record is None or record.person != person:
             raise ValueError(f"{person} has no record {seq}")
-        gone.add(seq)
+        gone[seq] = record
         changes.append(f"record {seq} ({record.kind}, {record.occurred}) {verb}")
-    kept = [r for r in records if r.seq not in gone]
+    # A record that stops counting stays in the ledger, so what it corrected stays corrected
+    # (dropping a retracted amendment would bring back the record it superseded).
     next_seq = max(by_seq, default=0) + 1
+    kept = list(records)
+    for record in gone.values():
+        kept.append(replace(record, seq=next_seq, action=Action.RETRACT, target=record.seq))
+        next_seq += 1
     for i, record in enumerate(add):
         KINDS_BY_ID[record.kind]  # a hypothetical record must still be of a known kind
         kept.append(replace(record, seq=next_seq + i, person=person, action=Action.FILE,

@@ -38,7 +38,9 @@ def corrected_seqs(records: Iterable[Record], up_to: int | None = None) -> set[i
     return {
         r.target
         for r in records
-        if r.action is not Action.FILE and r.target is not None and (up_to is None or r.seq <= up_to)
+        if r.action is not Action.FILE
+        and r.target is not None
+        and (up_to is None or r.seq <= up_to)
     }
 
 

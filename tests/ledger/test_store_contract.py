@@ -1,18 +1,27 @@
-"""The Store contract, run against every backend (today SQLite; PostgreSQL joins via STORES).
+"""The Store contract, run against every backend in STORES: SQLite and PostgreSQL.
 
 A backend is a factory ``make(directory) -> Store`` that opens the same store again when called
-again on the same directory, so reopening and durability are part of the contract.
+again on the same directory, so reopening and durability are part of the contract. The
+PostgreSQL factory keeps each test in its own schema (see ``tests/conftest.py``).
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import itertools
+import sqlite3
+import subprocess
+import sys
 from collections.abc import Callable
 from pathlib import Path
 
+import psycopg
 import pyarrow as pa
 import pytest
 
+from opencredit.errors import LedgerError
+from opencredit.ledger.backends import UnknownBackend, open_store
+from opencredit.ledger.postgres_store import PostgresStore
 from opencredit.ledger.records import Action, Dispute, Record
 from opencredit.ledger.sqlite_store import SQLiteStore
 from opencredit.ledger.store import (
@@ -28,10 +37,20 @@ from opencredit.registry import make_org_code, make_resident_id
 
 StoreFactory = Callable[[Path], Store]
 
-#: Backends under test, by name. A PostgreSQL store is added here with a factory that gives
-#: each test its own database (or schema) keyed on the directory.
-STORES: dict[str, StoreFactory] = {
-    "sqlite": lambda directory: SQLiteStore(directory / "ledger.sqlite"),
+
+def _sqlite(request: pytest.FixtureRequest) -> StoreFactory:
+    return lambda directory: SQLiteStore(directory / "ledger.sqlite")
+
+
+def _postgresql(request: pytest.FixtureRequest) -> StoreFactory:
+    url, schema = request.getfixturevalue("pg_url"), request.getfixturevalue("pg_schema")
+    return lambda directory: PostgresStore(url, schema=schema)
+
+
+#: Backends under test, by name: each turns the test's request into a store factory.
+STORES: dict[str, Callable[[pytest.FixtureRequest], StoreFactory]] = {
+    "sqlite": _sqlite,
+    "postgresql": _postgresql,
 }
 
 P = [make_resident_id("110101", dt.date(1990, 1, 1) + dt.timedelta(days=n), n) for n in range(1, 6)]
@@ -41,8 +60,8 @@ POLICY = "lending@1"
 
 
 @pytest.fixture(params=list(STORES))
-def make(request) -> StoreFactory:
-    return STORES[request.param]
+def make(request: pytest.FixtureRequest) -> StoreFactory:
+    return STORES[request.param](request)
 
 
 @pytest.fixture
@@ -212,6 +231,24 @@ class TestAppend:
         receipt = ready.append(ORG, "d.csv", rows((P[0], "speeding", 5, 30.0, "c1")), terms=terms)
         assert (receipt.first_seq, receipt.last_seq) == (3, 3)
 
+    def test_broken_references_are_refused_and_write_nothing(self, ready):
+        filed(ready, 2)
+        stranger = make_resident_id("310101", dt.date(2000, 1, 1), 1)
+        fix = (P[0], "speeding", 0, 11.0, "fix", "amend", 1)
+        ready.append(ORG, "fix.csv", rows(fix))
+        bad = {
+            "unregistered person": (ORG, rows((stranger, "speeding", 1, 10.0, "s1"))),
+            "unregistered organisation": (OTHER[:-1] + "Y", rows((P[0], "speeding", 1, 10.0, "o"))),
+            "missing target": (ORG, rows((P[0], "speeding", 1, 10.0, "t1", "amend", 99))),
+            "target corrected twice": (ORG, rows((P[0], "speeding", 1, 9.0, "t2", "amend", 1))),
+            "repeated ref": (ORG, rows((P[1], "speeding", 1, 10.0, "r0"))),
+        }
+        for case, (org, batch) in bad.items():
+            with pytest.raises((sqlite3.IntegrityError, psycopg.IntegrityError, LedgerError)):
+                ready.append(org, "bad.csv", batch, terms=terms)
+            assert ready.max_seq() == 3, case
+        assert ready.append(ORG, "ok.csv", rows((P[1], "speeding", 1, 1.0, "ok"))).first_seq == 4
+
     def test_terms_are_written_with_the_records_and_dropped_on_correction(self, ready):
         filed(ready, 5)  # one ticket each: P[0] has seq 1, P[1] seq 2, ...
         assert ready.terms_for(POLICY, P[0]).column("seq").to_pylist() == [1]
@@ -232,6 +269,22 @@ class TestAppend:
         assert [r.seq for r in got] == [2, 7, 12]
         assert {r.person for r in got} == {P[1]}
         assert ready.records_for(make_resident_id("310101", dt.date(2000, 1, 1), 1)) == []
+
+    def test_text_and_numbers_come_back_exactly(self, ready):
+        awkward = ["a,b", 'say "hi"', "line\nbreak", "tab\there", "\\.", "NULL", "ünï"]
+        recs = [(P[0], "speeding", i, 0.1 + 0.2 * i, ref) for i, ref in enumerate(awkward)]
+        ready.append(ORG, "odd.csv", rows(*recs))
+        got = ledger(ready)
+        assert got.column("ref").to_pylist() == awkward
+        assert got.column("value").to_pylist() == [0.1 + 0.2 * i for i in range(len(awkward))]
+        assert sorted(ready.existing_refs(ORG, awkward)) == sorted(awkward)
+        empty = rows((P[1], "purchase", 0, 1e-7, "")).set_column(
+            4, "category", pa.array([""], pa.string())
+        )
+        ready.append(ORG, "empty.csv", empty)
+        last = ready.record(ready.max_seq())
+        assert (last.ref, last.category, last.value) == ("", "", 1e-7)  # "" is not NULL
+        assert ledger(ready).column("category").to_pylist()[-1] == ""
 
 
 class TestExport:
@@ -380,3 +433,97 @@ def test_sqlite_commits_are_durable(tmp_path):
         assert store.db.execute("PRAGMA foreign_keys").fetchone()[0] == 1
     finally:
         store.close()
+
+
+# PostgreSQL -----------------------------------------------------------------------------------
+#: A writer process: opens the store, says "ready", waits for "go", then appends its batches.
+WRITER = """
+import sys
+import pyarrow as pa
+from opencredit.ledger.postgres_store import PostgresStore
+url, schema, org, person, name, batches, size = sys.argv[1:]
+n = int(size)
+store = PostgresStore(url, schema=schema)
+print("ready", flush=True)
+sys.stdin.readline()
+for b in range(int(batches)):
+    store.append(org, name, pa.table({
+        "person": [person] * n, "kind": ["speeding"] * n,
+        "occurred": pa.array([19000] * n, pa.int32()).cast(pa.date32()),
+        "value": [12.0] * n, "category": pa.nulls(n, pa.string()),
+        "ref": [f"{name}-{b}-{i}" for i in range(n)],
+        "action": ["file"] * n, "target": pa.nulls(n, pa.int64())}))
+store.close()
+"""
+
+
+def test_postgres_seqs_stay_dense_with_writers_in_several_processes(pg_url, pg_schema):
+    store = PostgresStore(pg_url, schema=pg_schema)
+    writers, batches, size = 3, 10, 7
+    try:
+        store.add_persons(persons(P))
+        store.add_organisation(Organisation(ORG, "Bank", ("traffic",)))
+        args = [pg_url, pg_schema, ORG, P[0], "", str(batches), str(size)]
+        procs = [
+            subprocess.Popen(
+                [sys.executable, "-c", WRITER, *args[:4], f"w{w}", *args[5:]],
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                text=True,
+            )
+            for w in range(writers)
+        ]
+        assert [p.stdout.readline() for p in procs] == ["ready\n"] * writers
+        for p in procs:  # start together, so the batches interleave
+            p.stdin.write("go\n")
+            p.stdin.flush()
+        assert [p.wait(timeout=120) for p in procs] == [0] * writers
+        total = writers * batches * size
+        assert store.max_seq() == store.count_records() == total
+        got = ledger(store)
+        assert got.column("seq").to_pylist() == list(range(1, total + 1))
+        ranges = store.db.execute(
+            "SELECT id, source, first_seq, last_seq FROM batches ORDER BY id"
+        ).fetchall()
+        assert [(f, last) for _, _, f, last in ranges] == [
+            (1 + size * i, size * (i + 1)) for i in range(writers * batches)
+        ]  # batch ids follow commit order, and each batch is one unbroken range
+        refs = got.column("ref").to_pylist()
+        for _, source, first, last in ranges:  # a batch's records are its writer's alone
+            assert all(ref.startswith(f"{source}-") for ref in refs[first - 1 : last])
+        sources = [source for _, source, _, _ in ranges]
+        assert sum(a != b for a, b in itertools.pairwise(sources)) >= writers  # interleaved
+    finally:
+        store.close()
+
+
+def test_postgres_schemas_are_separate_ledgers(pg_url, pg_schema):
+    one = PostgresStore(pg_url, schema=pg_schema)
+    two = PostgresStore(pg_url, schema=pg_schema + "_b")
+    try:
+        one.add_persons(persons(P))
+        one.add_organisation(Organisation(ORG, "Bank", ("traffic",)))
+        filed(one, 3)
+        assert (one.max_seq(), two.max_seq(), two.count_persons()) == (3, 0, 0)
+        assert one.db.execute("SHOW synchronous_commit").fetchone()[0] == "on"
+    finally:
+        two.db.execute(f'DROP SCHEMA "{pg_schema}_b" CASCADE')
+        one.close()
+        two.close()
+
+
+def test_open_store_picks_the_backend_by_url(tmp_path, pg_url, pg_schema):
+    for url in (str(tmp_path / "a.sqlite"), f"sqlite:///{tmp_path}/b.sqlite"):
+        store = open_store(url)
+        assert isinstance(store, SQLiteStore) and store.path.exists()
+        store.close()
+    store = open_store(f"{pg_url}?schema={pg_schema}")
+    try:
+        assert isinstance(store, PostgresStore) and store.schema == pg_schema
+        assert store.concurrent_writers and not SQLiteStore.concurrent_writers
+    finally:
+        store.close()
+    with pytest.raises(UnknownBackend, match=r"unknown database URL scheme 'mysql'.*postgresql://"):
+        open_store("mysql://localhost/ledger")
+    with pytest.raises(UnknownBackend, match="three slashes"):
+        open_store("sqlite://ledger.sqlite")

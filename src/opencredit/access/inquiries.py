@@ -1,0 +1,81 @@
+"""The inquiry log: every attempt by a partner to read a person's score, granted or refused.
+
+The person sees the whole log in their file: who asked, when, for which policy and purpose,
+and whether (and why not) it was granted.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+from sqlalchemy import Row, select
+
+from opencredit.access.store import AccessStore
+from opencredit.access.tables import inquiries
+from opencredit.access.validate import org_code, person_id
+
+
+@dataclass(frozen=True, slots=True)
+class Inquiry:
+    """One read attempt. ``reason`` says why it was refused (empty when granted)."""
+
+    id: int
+    person: str
+    partner: str
+    policy_key: str
+    purpose: str
+    granted: bool
+    at: dt.datetime
+    reason: str = ""
+
+
+def _inquiry(row: Row) -> Inquiry:
+    return Inquiry(
+        row.id,
+        row.person,
+        row.partner,
+        row.policy_key,
+        row.purpose,
+        bool(row.granted),
+        row.at,
+        row.reason,
+    )
+
+
+def log_inquiry(
+    store: AccessStore,
+    person: str,
+    partner: str,
+    policy_key: str,
+    purpose: str,
+    granted: bool,
+    at: dt.datetime,
+    reason: str = "",
+) -> Inquiry:
+    """Append one attempt to ``person``'s inquiry log."""
+    person, partner = person_id(person), org_code(partner)
+    values = dict(
+        person=person,
+        partner=partner,
+        policy_key=policy_key[:80],
+        purpose=purpose[:64],
+        granted=granted,
+        at=at,
+        reason=reason[:400],
+    )
+    with store.write() as conn:
+        inquiry_id = conn.execute(inquiries.insert().values(**values)).inserted_primary_key[0]
+    return Inquiry(id=inquiry_id, **values)
+
+
+def inquiries_for(store: AccessStore, person: str) -> list[Inquiry]:
+    """``person``'s inquiry log, newest first."""
+    person = person_id(person)
+    with store.read() as conn:
+        rows = conn.execute(
+            select(inquiries)
+            .where(inquiries.c.person == person)
+            .order_by(inquiries.c.at.desc(), inquiries.c.id.desc())
+        ).all()
+    return [_inquiry(r) for r in rows]

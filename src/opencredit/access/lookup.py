@@ -1,0 +1,103 @@
+"""A partner's score read: the one path by which a partner ever sees a score.
+
+The read is granted only under a consent that is live today, from this person to this partner,
+for this policy and purpose, and only while the policy in force still allows the purpose. Every
+attempt naming a valid resident ID is logged in the person's inquiry log, granted or refused,
+before anything is returned; a refused read raises :class:`AccessDenied` and shows no score.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from typing import Protocol
+
+from opencredit.access.consents import live_consent
+from opencredit.access.errors import AccessDenied
+from opencredit.access.inquiries import log_inquiry
+from opencredit.access.roles import Caller, Role
+from opencredit.access.store import AccessStore
+from opencredit.access.validate import person_id
+from opencredit.errors import OpenCreditError
+from opencredit.policies.model import Policy
+
+
+class Scorer(Protocol):
+    """What a lookup needs to compute a score; :class:`opencredit.workspace.Workspace` is one."""
+
+    def policy(self, name: str) -> Policy:
+        """The installed policy ``id@version``, or the latest version of ``id``."""
+        ...
+
+    def score(self, person: str, policy: str, as_of: dt.date | None = None) -> tuple[float, int]:
+        """(unrounded, rounded) score of ``person`` under policy key ``policy``."""
+        ...
+
+
+@dataclass(frozen=True, slots=True)
+class PartnerScore:
+    """What a partner is shown: the score, its band and what it was computed under."""
+
+    person: str
+    policy_key: str
+    purpose: str
+    score: int
+    band: str
+    as_of: dt.date
+    consent_id: int
+    inquiry_id: int
+
+
+def partner_lookup(
+    store: AccessStore,
+    scorer: Scorer,
+    caller: Caller,
+    person: str,
+    policy_id: str,
+    purpose: str,
+    today: dt.date,
+    *,
+    now: dt.datetime | None = None,
+) -> PartnerScore:
+    """Read ``person``'s score under ``policy_id`` for ``purpose`` as partner ``caller``.
+
+    ``policy_id`` may be ``id`` (the latest version) or ``id@version``. Raises
+    :class:`AccessDenied` (no score) unless a live consent covers the read; an unknown policy
+    raises ``UnknownName``. Both are logged; a malformed resident ID is not (there is no
+    person to show it to) and raises ``InvalidIdentifier``.
+    """
+    if caller.role is not Role.PARTNER or caller.subject is None:
+        raise AccessDenied(f"only partners read scores through a consent; you are {caller.role}")
+    person = person_id(person)
+    partner = caller.subject
+    at = now or dt.datetime.now(dt.UTC)
+
+    def refuse(policy_key: str, reason: str) -> None:
+        log_inquiry(store, person, partner, policy_key, purpose, False, at, reason)
+
+    try:
+        policy = scorer.policy(policy_id)
+    except OpenCreditError:
+        refuse(policy_id, "no such policy")
+        raise
+    if purpose not in policy.purposes:
+        refuse(policy.key, "purpose not allowed by the policy")
+        raise AccessDenied(
+            f"policy {policy.key} may not be read for purpose {purpose!r}; it allows only "
+            f"{', '.join(policy.purposes)}"
+        )
+    consent = live_consent(store, person, partner, policy.id, purpose, today)
+    if consent is None:
+        refuse(policy.key, "no live consent")
+        raise AccessDenied(
+            f"no live consent from this person lets {partner} read {policy.id} for {purpose!r}; "
+            "the person must grant one"
+        )
+    try:
+        _, score = scorer.score(person, policy.key, today)
+        band = policy.band_of(score).name
+    except OpenCreditError:
+        refuse(policy.key, "score unavailable")
+        raise
+    inquiry = log_inquiry(store, person, partner, policy.key, purpose, True, at)
+    return PartnerScore(person, policy.key, purpose, score, band, today, consent.id, inquiry.id)

@@ -1,0 +1,114 @@
+"""Where the access layer keeps its tables: the ledger's own database, through SQLAlchemy.
+
+On SQLite the tables live in the ledger file itself (``sqlite:///DATA/ledger.sqlite``) on a
+second set of connections, in WAL mode with a busy timeout so they wait for the ledger's
+writer instead of failing. On PostgreSQL they live under the same URL in a schema of their
+own (``schema``), so a test can use a throwaway schema.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from sqlalchemy import Connection, Engine, create_engine, event, text
+from sqlalchemy.engine import make_url
+
+from opencredit.access.tables import metadata
+
+#: Milliseconds a SQLite connection waits for another writer (the ledger's) before failing.
+SQLITE_BUSY_TIMEOUT_MS = 30_000
+_SCHEMA_NAME = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
+
+
+def access_url(data_dir: str | Path) -> str:
+    """The URL of the ledger file in a data directory, for :class:`AccessStore`."""
+    return f"sqlite:///{Path(data_dir) / 'ledger.sqlite'}"
+
+
+def normalise_url(url: str) -> str:
+    """``postgresql://`` URLs use psycopg 3 (installed), not SQLAlchemy's default psycopg2."""
+    for prefix in ("postgresql://", "postgres://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix) :]
+    return url
+
+
+def _sqlite_listeners(engine: Engine) -> None:
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection, _record) -> None:
+        # We issue BEGIN ourselves (below); pysqlite's own handling delays it past reads.
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA synchronous=FULL")
+        cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(connection: Connection) -> None:
+        # Writes take the lock up front so a read-then-write never fails on an upgrade;
+        # reads stay deferred so they never wait for the ledger's writer.
+        write = connection.get_execution_options().get("opencredit_write", False)
+        connection.exec_driver_sql("BEGIN IMMEDIATE" if write else "BEGIN")
+
+
+class AccessStore:
+    """The access layer's tables on one database. Creates them if absent.
+
+    ``engine`` is the SQLAlchemy engine (with the schema mapping applied); use :meth:`write`
+    for a write transaction and :meth:`read` for a read-only one.
+    """
+
+    def __init__(self, url: str, schema: str | None = None) -> None:
+        url = normalise_url(url)
+        self.url = make_url(url)
+        self.dialect = self.url.get_backend_name()
+        self.schema = schema
+        if self.dialect == "sqlite":
+            if schema is not None:
+                raise ValueError("a SQLite access store has no schema: give schema=None")
+            database = self.url.database
+            if database and database != ":memory:":
+                Path(database).parent.mkdir(parents=True, exist_ok=True)
+            base = create_engine(url)
+            _sqlite_listeners(base)
+        else:
+            base = create_engine(url, pool_pre_ping=True)
+        self._base = base
+        if schema is not None:
+            if not _SCHEMA_NAME.match(schema):
+                raise ValueError(
+                    f"schema {schema!r}: expected lower-case letters, digits and _ (max 63)"
+                )
+            with base.begin() as conn:
+                conn.execute(text(f'CREATE SCHEMA IF NOT EXISTS "{schema}"'))
+            self.engine: Engine = base.execution_options(schema_translate_map={None: schema})
+        else:
+            self.engine = base
+        with self.engine.execution_options(opencredit_write=True).begin() as conn:
+            metadata.create_all(conn, checkfirst=True)
+
+    @contextmanager
+    def write(self) -> Iterator[Connection]:
+        """A write transaction: committed on success, rolled back on any error."""
+        with self.engine.execution_options(opencredit_write=True).begin() as conn:
+            yield conn
+
+    @contextmanager
+    def read(self) -> Iterator[Connection]:
+        """A read transaction (never blocks on a writer under SQLite WAL or PostgreSQL)."""
+        with self.engine.connect() as conn:
+            yield conn
+
+    def close(self) -> None:
+        """Close every pooled connection."""
+        self._base.dispose()
+
+    def __enter__(self) -> AccessStore:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()

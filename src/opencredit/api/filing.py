@@ -1,0 +1,40 @@
+"""Records from HTTP bodies into the same validation and ledger path as files."""
+
+from __future__ import annotations
+
+import pyarrow as pa
+
+from opencredit.api.schemas import Receipt, RecordIn, RowErrorOut
+from opencredit.ledger.files import COLUMNS, RawRows
+from opencredit.ledger.ingest import IngestReport
+
+
+def rows_from_records(records: list[RecordIn], source: str) -> RawRows:
+    """JSON records as the rows a file would give; record ``i`` is 'record i' (from 1)."""
+    columns: dict[str, list] = {name: [] for name in COLUMNS}
+    for r in records:
+        columns["person"].append(r.person)
+        columns["kind"].append(r.kind)
+        columns["occurred"].append(r.occurred.isoformat() if r.occurred else None)
+        columns["value"].append(None if r.value is None else repr(r.value))
+        columns["category"].append(r.category)
+        columns["ref"].append(r.ref)
+        columns["action"].append(r.action)
+        columns["target_ref"].append(r.target_ref)
+    table = pa.table({name: pa.array(values, pa.string()) for name, values in columns.items()})
+    return RawRows(source, table, list(range(1, len(records) + 1)), [], "record")
+
+
+def errors_out(report: IngestReport) -> list[RowErrorOut]:
+    """A report's row errors for an HTTP body."""
+    return [RowErrorOut(index=e.line, field=e.field, reason=e.reason, value=e.value)
+            for e in report.errors]
+
+
+def receipt_out(report: IngestReport) -> Receipt:
+    """The receipt of an accepted filing."""
+    r = report.receipt
+    assert r is not None
+    return Receipt(batch=r.batch, accepted=r.accepted, duplicates=r.duplicates,
+                   rejected=report.bad_rows, first_seq=r.first_seq, last_seq=r.last_seq,
+                   errors=errors_out(report))

@@ -1,0 +1,134 @@
+"""Data providers file records (in their licensed domains) and decide disputes of them."""
+
+from __future__ import annotations
+
+import tempfile
+from pathlib import Path
+from typing import Annotated
+
+from fastapi import APIRouter, File, Form, Header, UploadFile
+from fastapi.encoders import jsonable_encoder
+from fastapi.responses import JSONResponse
+
+from opencredit import access
+from opencredit.api.deps import Ctx, ProviderCaller
+from opencredit.api.filing import errors_out, receipt_out, rows_from_records
+from opencredit.api.idempotent import run_idempotent
+from opencredit.api.schemas import BatchIn, DecisionIn, Receipt, RecordIn, Rejection
+from opencredit.ledger.files import FORMATS
+from opencredit.ledger.ingest import IngestReport
+
+router = APIRouter(tags=["data provider"])
+
+IdempotencyKey = Annotated[str | None, Header(alias="Idempotency-Key", max_length=255,
+                                              description="Same key and body: same response")]
+FILING_RESPONSES = {422: {"model": Rejection, "description": "Rejected whole; nothing written"}}
+
+
+def _answer(report: IngestReport) -> JSONResponse:
+    if report.rejected_whole:
+        body = Rejection(detail=f"rejected: {report.bad_rows} bad record(s) out of "
+                         f"{report.rows}; nothing was written", errors=errors_out(report))
+        return JSONResponse(jsonable_encoder(body), status_code=422)
+    return JSONResponse(jsonable_encoder(receipt_out(report)), status_code=201)
+
+
+@router.post("/records", status_code=201, responses=FILING_RESPONSES,
+             summary="File one record")
+def file_record(ctx: Ctx, caller: ProviderCaller, record: RecordIn,
+                idempotency_key: IdempotencyKey = None) -> Receipt:
+    """File one record; a receipt names the batch and the ledger sequence number."""
+    return _file(ctx, caller, [record], False, idempotency_key, "POST /records",
+                 record.model_dump_json())  # type: ignore[return-value]
+
+
+@router.post("/records/batch", status_code=201, responses=FILING_RESPONSES,
+             summary="File many records")
+def file_batch(ctx: Ctx, caller: ProviderCaller, batch: BatchIn,
+               idempotency_key: IdempotencyKey = None) -> Receipt:
+    """File many records at once; one bad record rejects all unless ``partial``."""
+    return _file(ctx, caller, batch.records, batch.partial, idempotency_key,
+                 "POST /records/batch", batch.model_dump_json())  # type: ignore[return-value]
+
+
+def _file(ctx: Ctx, caller: access.Caller, records: list[RecordIn], partial: bool,
+          key: str | None, what: str, body: str) -> JSONResponse:
+    assert caller.subject is not None
+
+    def handler() -> JSONResponse:
+        raw = rows_from_records(records, f"{what} by {caller.key_id}")
+        with ctx.write_lock:
+            return _answer(ctx.workspace.ingest_rows(raw, caller.subject, partial=partial))
+
+    return run_idempotent(ctx, caller, key, f"{what}\n{body}".encode(), handler)
+
+
+@router.post("/records/upload", status_code=201, responses=FILING_RESPONSES,
+             summary="File a CSV, JSON Lines or Parquet file")
+def upload(ctx: Ctx, caller: ProviderCaller,
+           file: Annotated[UploadFile, File(description="CSV, JSON Lines or Parquet")],
+           partial: Annotated[bool, Form()] = False,
+           idempotency_key: IdempotencyKey = None) -> Receipt:
+    """File a whole file; the report names every bad row by line (or row) and field."""
+    assert caller.subject is not None
+    name = Path(file.filename or "upload").name
+    suffix = Path(name).suffix.lower()
+    if suffix not in FORMATS:
+        raise access.InvalidRequest(f"file {name!r}: unknown type {suffix!r}; expected .csv, "
+                                    ".jsonl or .parquet")
+    data = file.file.read()
+
+    def handler() -> JSONResponse:
+        with tempfile.TemporaryDirectory() as tmp:
+            path = Path(tmp) / name
+            path.write_bytes(data)
+            with ctx.write_lock:
+                return _answer(ctx.workspace.ingest(path, caller.subject, partial=partial))
+
+    fingerprint = b"POST /records/upload\n" + name.encode() + bytes([partial]) + data
+    return run_idempotent(ctx, caller, idempotency_key, fingerprint,
+                          handler)  # type: ignore[return-value]
+
+
+@router.get("/org/disputes", summary="Disputes of records we filed")
+def org_disputes(ctx: Ctx, caller: ProviderCaller, open_only: bool = False
+                 ) -> list[access.DisputeView]:
+    """Disputes of this organisation's records, with their history."""
+    assert caller.subject is not None
+    return access.disputes_for_org(ctx.access, caller.subject, open_only)
+
+
+@router.post("/org/disputes/{dispute_id}/decision", summary="Decide a dispute")
+def decide(ctx: Ctx, caller: ProviderCaller, dispute_id: int, body: DecisionIn
+           ) -> access.DisputeView:
+    """Confirm the record, or amend or retract it (a correction is filed in the ledger)."""
+    org = caller.subject
+    assert org is not None
+
+    def file_correction(org_code: str, action: str, target_seq: int, fields: dict) -> int:
+        target = ctx.workspace.store.record(target_seq)
+        assert target is not None
+        record = RecordIn(
+            person=target.person, kind=fields.get("kind", target.kind),
+            occurred=fields.get("occurred", target.occurred),
+            value=fields.get("value", target.value),
+            category=fields.get("category", target.category),
+            ref=fields.get("ref") or f"{target.ref}-dispute-{dispute_id}-{action}",
+            action=action, target_ref=target.ref,  # type: ignore[arg-type]
+        ) if action == "amend" else RecordIn(
+            ref=f"{target.ref}-dispute-{dispute_id}-retract", action="retract",
+            target_ref=target.ref)
+        report = ctx.workspace.ingest_rows(
+            rows_from_records([record], f"dispute {dispute_id}"), org_code)
+        if report.rejected_whole or report.receipt is None or report.receipt.last_seq is None:
+            reasons = "; ".join(f"{e.field}: {e.reason}" for e in report.errors)
+            raise access.InvalidRequest(f"the correction was refused: {reasons}")
+        return report.receipt.last_seq
+
+    correction = (body.correction.model_dump(exclude_none=True, exclude={"action",
+                                                                           "target_ref"})
+                  if body.correction else None)
+    with ctx.write_lock:
+        return access.decide_dispute(ctx.workspace.store, ctx.access, org, dispute_id,
+                                     body.decision, body.note, ctx.today(),
+                                     correction=correction, file_correction=file_correction)

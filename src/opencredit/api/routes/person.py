@@ -1,0 +1,152 @@
+"""A person's own file, and the rights they exercise on it: consent, disputes, review, shares."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+from pydantic import BaseModel
+
+from opencredit import access
+from opencredit.api.deps import Ctx, PersonCaller
+from opencredit.api.schemas import (
+    ConsentIn,
+    DisputeIn,
+    FactorOut,
+    RecordOut,
+    ReviewIn,
+    ScoreOut,
+    ShareIn,
+    ShareOut,
+)
+from opencredit.scoring.reference import ScoreResult
+
+router = APIRouter(prefix="/me", tags=["person"])
+
+
+class PersonFile(BaseModel):
+    """Everything opencredit holds about a person and everything done with it."""
+
+    person: str
+    records: list[RecordOut]
+    scores: list[ScoreOut]
+    inquiries: list[access.Inquiry]
+    consents: list[access.Consent]
+    disputes: list[access.DisputeView]
+    reviews: list[access.Review]
+    shares: list[access.Share]
+
+
+def score_out(result: ScoreResult) -> ScoreOut:
+    """A reference-engine result as the API shows it."""
+    return ScoreOut(
+        policy=result.policy.key, score=result.score, band=result.band, raw=result.raw,
+        as_of=result.as_of, reasons=[f.factor.reason for f in result.reasons()],
+        factors=[FactorOut(factor=f.factor.id, contribution=f.contribution,
+                           best_possible=f.factor.max, reason=f.factor.reason,
+                           records=[r.seq for r, _ in f.records]) for f in result.factors],
+    )
+
+
+@router.get("/file", summary="My whole file")
+def my_file(ctx: Ctx, caller: PersonCaller) -> PersonFile:
+    """Every record with its source and date, scores with explanations, the inquiry log,
+    consents, disputes, review requests and share links."""
+    ws, person = ctx.workspace, caller.subject
+    assert person is not None
+    names = {o.code: o.name for o in ws.store.organisations()}
+    records = [RecordOut(seq=r.seq, kind=r.kind, occurred=r.occurred, value=r.value,
+                         category=r.category, filed_by=r.org, filed_by_name=names.get(r.org),
+                         ref=r.ref, action=r.action.value, target=r.target)
+               for r in ws.store.records_for(person)]
+    today = ctx.today()
+    scores = [score_out(ws.explain(person, key, today)) for key in sorted(ws.policies)]
+    return PersonFile(
+        person=person, records=records, scores=scores,
+        inquiries=access.inquiries_for(ctx.access, person),
+        consents=access.consents_for(ctx.access, person),
+        disputes=access.disputes_for_person(ctx.access, person),
+        reviews=access.reviews_for(ctx.access, person),
+        shares=access.shares_for(ctx.access, person),
+    )
+
+
+@router.get("/scores/{policy}", summary="My score under one policy, explained")
+def my_score(ctx: Ctx, caller: PersonCaller, policy: str) -> ScoreOut:
+    """The score with every factor, the records behind it and the key reasons."""
+    assert caller.subject is not None
+    return score_out(ctx.workspace.explain(caller.subject, policy, ctx.today()))
+
+
+@router.post("/consents", status_code=201, summary="Grant a partner consent")
+def grant(ctx: Ctx, caller: PersonCaller, body: ConsentIn) -> access.Consent:
+    """Let one partner read one policy's score for one purpose, until a date."""
+    assert caller.subject is not None
+    policy = ctx.workspace.policy(body.policy)
+    return access.grant_consent(ctx.access, caller.subject, body.partner, policy, body.purpose,
+                                body.until, ctx.today(), showcase=body.showcase)
+
+
+@router.get("/consents", summary="My consents")
+def consents(ctx: Ctx, caller: PersonCaller) -> list[access.Consent]:
+    """Every consent, live or not."""
+    assert caller.subject is not None
+    return access.consents_for(ctx.access, caller.subject)
+
+
+@router.delete("/consents/{consent_id}", summary="Revoke a consent")
+def revoke(ctx: Ctx, caller: PersonCaller, consent_id: int) -> access.Consent:
+    """Revoke at once; the consent stays in the file as revoked."""
+    assert caller.subject is not None
+    return access.revoke_consent(ctx.access, caller.subject, consent_id, ctx.today())
+
+
+@router.get("/inquiries", summary="Who looked at my score")
+def inquiries(ctx: Ctx, caller: PersonCaller) -> list[access.Inquiry]:
+    """Every partner read of my score, granted or refused."""
+    assert caller.subject is not None
+    return access.inquiries_for(ctx.access, caller.subject)
+
+
+@router.post("/disputes", status_code=201, summary="Dispute one of my records")
+def dispute(ctx: Ctx, caller: PersonCaller, body: DisputeIn) -> access.DisputeView:
+    """Unresolved after 30 days, the disputed record stops counting until it is resolved."""
+    assert caller.subject is not None
+    with ctx.write_lock:
+        return access.open_dispute(ctx.workspace.store, ctx.access, caller.subject, body.seq,
+                                   body.reason, ctx.today())
+
+
+@router.get("/disputes", summary="My disputes")
+def disputes(ctx: Ctx, caller: PersonCaller) -> list[access.DisputeView]:
+    """Every dispute with its history of decisions."""
+    assert caller.subject is not None
+    return access.disputes_for_person(ctx.access, caller.subject)
+
+
+@router.post("/reviews", status_code=201, summary="Ask for human review of a score")
+def review(ctx: Ctx, caller: PersonCaller, body: ReviewIn) -> access.Review:
+    """The scoring provider answers in writing; both stay in the file (GDPR Art. 22)."""
+    assert caller.subject is not None
+    policy = ctx.workspace.policy(body.policy)
+    if policy.owner is None:
+        raise access.InvalidRequest(f"policy {policy.key} names no owner to answer for it")
+    return access.request_review(ctx.access, caller.subject, policy.key, body.message,
+                                 ctx.today(), policy.owner)
+
+
+@router.post("/shares", status_code=201, summary="Create a share link")
+def share(ctx: Ctx, caller: PersonCaller, body: ShareIn) -> ShareOut:
+    """A signed, expiring, revocable link showing one policy's score and band, nothing else."""
+    assert caller.subject is not None
+    policy = ctx.workspace.policy(body.policy)
+    s = access.create_share(ctx.access, ctx.secret, caller.subject, policy.key, body.until,
+                            ctx.today())
+    assert s.token is not None
+    return ShareOut(id=s.id, policy_key=s.policy_key, until=s.until, token=s.token,
+                    path=f"/shared/{s.token}")
+
+
+@router.delete("/shares/{share_id}", summary="Revoke a share link")
+def unshare(ctx: Ctx, caller: PersonCaller, share_id: str) -> access.Share:
+    """The link stops working at once."""
+    assert caller.subject is not None
+    return access.revoke_share(ctx.access, caller.subject, share_id, ctx.today())

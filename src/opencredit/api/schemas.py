@@ -1,0 +1,178 @@
+"""Request and response bodies at the HTTP boundary (Pydantic, strict: unknown fields are 422)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+Text = Annotated[str, Field(min_length=1, max_length=2000)]
+Id18 = Annotated[str, Field(min_length=18, max_length=18, description="18-character code")]
+
+
+class Strict(BaseModel):
+    """Unknown fields are refused, so a typo is never silently ignored."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
+# records -------------------------------------------------------------------------------------
+class RecordIn(Strict):
+    """One record as a data provider files it (see docs/ledger.md)."""
+
+    person: Annotated[str | None, Field(max_length=18)] = None
+    kind: Annotated[str | None, Field(max_length=64)] = None
+    occurred: dt.date | None = None
+    value: float | None = None
+    category: Annotated[str | None, Field(max_length=64)] = None
+    ref: Annotated[str, Field(min_length=1, max_length=100)]
+    action: Literal["file", "amend", "retract"] = "file"
+    target_ref: Annotated[str | None, Field(max_length=100)] = None
+
+
+class BatchIn(Strict):
+    """Many records in one filing; one bad record rejects all unless ``partial``."""
+
+    records: Annotated[list[RecordIn], Field(min_length=1, max_length=100_000)]
+    partial: bool = False
+
+
+class RowErrorOut(BaseModel):
+    """One problem with one record of a filing."""
+
+    index: int = Field(description="1-based position in the filing (line or row in a file)")
+    field: str
+    reason: str
+    value: str | None = None
+
+
+class Receipt(BaseModel):
+    """What a filing wrote."""
+
+    batch: int
+    accepted: int
+    duplicates: int
+    rejected: int
+    first_seq: int | None
+    last_seq: int | None
+    errors: list[RowErrorOut] = []
+
+
+class Rejection(BaseModel):
+    """A filing refused whole: nothing was written."""
+
+    detail: str
+    errors: list[RowErrorOut]
+
+
+# person ----------------------------------------------------------------------------------------
+class ConsentIn(Strict):
+    """A person's consent for one partner to read one policy's score for one purpose."""
+
+    partner: Id18
+    policy: Annotated[str, Field(min_length=1, max_length=80)]
+    purpose: Annotated[str, Field(min_length=1, max_length=64)]
+    until: dt.date
+    showcase: bool = False
+
+
+class DisputeIn(Strict):
+    """A person's dispute of one of their records."""
+
+    seq: Annotated[int, Field(ge=1)]
+    reason: Text
+
+
+class ReviewIn(Strict):
+    """A request for human review of a score (GDPR Art. 22)."""
+
+    policy: Annotated[str, Field(min_length=1, max_length=80)]
+    message: Text
+
+
+class ShareIn(Strict):
+    """A share link showing one policy's score and band."""
+
+    policy: Annotated[str, Field(min_length=1, max_length=80)]
+    until: dt.date
+
+
+class ShareOut(BaseModel):
+    """A created share link; the token is the link."""
+
+    id: str
+    policy_key: str
+    until: dt.date
+    token: str
+    path: str
+
+
+class FactorOut(BaseModel):
+    """One factor's part in a score."""
+
+    factor: str
+    contribution: float
+    best_possible: float
+    reason: str
+    records: list[int]
+
+
+class ScoreOut(BaseModel):
+    """A score with its explanation."""
+
+    policy: str
+    score: int
+    band: str
+    raw: float
+    as_of: dt.date
+    reasons: list[str]
+    factors: list[FactorOut]
+
+
+class RecordOut(BaseModel):
+    """A ledger entry as the person sees it: what, when, and who filed it."""
+
+    seq: int
+    kind: str
+    occurred: dt.date
+    value: float | None
+    category: str | None
+    filed_by: str
+    filed_by_name: str | None
+    ref: str
+    action: str
+    target: int | None
+
+
+# organisations ---------------------------------------------------------------------------------
+class DecisionIn(Strict):
+    """The filing organisation's decision on a dispute."""
+
+    decision: Literal["confirm", "amend", "retract"]
+    note: Text
+    correction: RecordIn | None = Field(default=None, description="The amended record (amend)")
+
+
+class AnswerIn(Strict):
+    """A scoring provider's written answer to a review request."""
+
+    answer: Text
+
+
+class KeyIn(Strict):
+    """A new API key."""
+
+    role: Literal["person", "data_provider", "scoring_provider", "partner", "regulator",
+                  "admin"]
+    subject: Annotated[str | None, Field(max_length=18)] = None
+    label: Annotated[str, Field(max_length=200)] = ""
+
+
+class KeyOut(BaseModel):
+    """A created key: the token is shown this once."""
+
+    key_id: str
+    role: str
+    subject: str | None
+    token: str

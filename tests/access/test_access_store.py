@@ -1,0 +1,99 @@
+"""The access store: tables created once, coexisting with the ledger in one SQLite file."""
+
+from __future__ import annotations
+
+import datetime as dt
+import threading
+
+import pytest
+from access_helpers import BANK, NOW, PEOPLE, record_rows
+from sqlalchemy import inspect, select
+
+from opencredit.access import AccessStore, access_url
+from opencredit.access.store import normalise_url
+from opencredit.access.tables import inquiries, metadata
+
+
+def test_creates_every_table(access_store):
+    names = set(inspect(access_store.engine).get_table_names(schema=access_store.schema))
+    assert set(metadata.tables) <= names
+
+
+def test_reopening_keeps_the_data(tmp_path):
+    url = access_url(tmp_path)
+    with AccessStore(url) as store, store.write() as conn:
+        conn.execute(
+            inquiries.insert().values(
+                person=PEOPLE[0],
+                partner=BANK,
+                policy_key="x@1",
+                purpose="lending",
+                granted=False,
+                at=NOW,
+            )
+        )
+    with AccessStore(url) as store, store.read() as conn:
+        row = conn.execute(select(inquiries)).one()
+    assert row.at == NOW and row.at.tzinfo is dt.UTC
+
+
+def test_naive_datetimes_are_refused(access_store):
+    with pytest.raises(Exception, match="naive datetime"), access_store.write() as conn:
+        conn.execute(
+            inquiries.insert().values(
+                person=PEOPLE[0],
+                partner=BANK,
+                policy_key="x@1",
+                purpose="lending",
+                granted=False,
+                at=dt.datetime(2026, 1, 1),
+            )
+        )
+
+
+def test_sqlite_has_no_schema(tmp_path):
+    with pytest.raises(ValueError, match="no schema"):
+        AccessStore(access_url(tmp_path), "public")
+
+
+def test_postgres_urls_use_psycopg3():
+    assert normalise_url("postgresql://u@h/db") == "postgresql+psycopg://u@h/db"
+    assert normalise_url("postgres://u@h/db") == "postgresql+psycopg://u@h/db"
+    assert normalise_url("sqlite:///x") == "sqlite:///x"
+
+
+def test_wal_and_busy_timeout_are_set(tmp_path):
+    with AccessStore(access_url(tmp_path)) as store, store.read() as conn:
+        assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
+        assert conn.exec_driver_sql("PRAGMA busy_timeout").scalar() == 30000
+
+
+def test_shares_the_ledger_file_and_waits_for_its_writer(ledger, tmp_path):
+    """A write waits for the ledger's open transaction instead of failing."""
+    store = AccessStore(access_url(tmp_path))
+    ledger.db.execute("BEGIN IMMEDIATE")
+    done = threading.Event()
+
+    def write() -> None:
+        with store.write() as conn:
+            conn.execute(
+                inquiries.insert().values(
+                    person=PEOPLE[0],
+                    partner=BANK,
+                    policy_key="x@1",
+                    purpose="lending",
+                    granted=False,
+                    at=NOW,
+                )
+            )
+        done.set()
+
+    thread = threading.Thread(target=write)
+    thread.start()
+    assert not done.wait(0.3)  # blocked behind the ledger's writer
+    ledger.db.execute("COMMIT")
+    thread.join(10)
+    assert done.is_set()
+    ledger.append(BANK, "more", record_rows({"ref": "z"}))  # and the ledger still writes
+    assert ledger.max_seq() == 4
+    store.close()
