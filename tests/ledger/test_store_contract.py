@@ -13,6 +13,7 @@ import sqlite3
 import subprocess
 import sys
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import psycopg
@@ -195,6 +196,17 @@ class TestAppend:
         receipt = ready.append(ORG, "dups.csv", rows(), duplicates=2)
         assert (receipt.accepted, receipt.first_seq, receipt.last_seq) == (0, None, None)
         assert receipt.duplicates == 2 and ready.max_seq() == 2
+
+    def test_threads_may_share_a_store(self, ready):
+        def file_batches(w: int) -> None:
+            for b in range(5):
+                recs = [(P[w], "speeding", i, 10.0, f"t{w}-{b}-{i}") for i in range(3)]
+                ready.append(ORG, f"t{w}", rows(*recs), terms=terms)
+
+        with ThreadPoolExecutor(4) as pool:
+            list(pool.map(file_batches, range(4)))
+        assert ledger(ready).column("seq").to_pylist() == list(range(1, 61))
+        assert sum(ready.terms_for(POLICY, P[w]).num_rows for w in range(4)) == 60
 
     def test_records_keep_what_was_filed(self, ready):
         ready.append(ORG, "a.csv", rows((P[0], "red_light", 3, None, "x")))

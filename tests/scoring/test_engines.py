@@ -9,6 +9,7 @@ rounded score away from .5 boundaries (DESIGN.md, "Reference scoring semantics")
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import itertools
 import math
 import tempfile
@@ -44,54 +45,77 @@ FAST = settings(deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 
 # strategies ---------------------------------------------------------------------------------
-def days_before(edges: Sequence[int]) -> st.SearchStrategy[int]:
+# Built once: Hypothesis validates a strategy on first use, which costs more than drawing.
+AS_OF = st.one_of(st.just(T0), st.integers(-500, 90).map(lambda d: T0 + dt.timedelta(d)))
+POINTS = st.one_of(
+    st.just(0.0), st.integers(-100, 100).map(float), st.floats(-100, 100, allow_nan=False)
+)
+PER_UNIT = st.one_of(st.just(0.0), st.floats(-2, 2, allow_nan=False))
+HALF_LIFE = st.one_of(st.none(), st.sampled_from([30.0, 365.0]), st.floats(0.5, 3000))
+WINDOW = st.one_of(st.none(), st.sampled_from([30, 365]), st.integers(1, 2000))
+_BOUND = st.one_of(st.integers(-300, 300).map(float), st.floats(-300, 300))
+#: Wide bounds that rarely clip, or random ones: both > 0 and both < 0 included.
+BOUNDS = st.one_of(st.just((-1e4, 1e4)), st.tuples(_BOUND, _BOUND).map(sorted))
+KIND_LISTS = st.lists(st.sampled_from(KIND_IDS), min_size=1, max_size=3, unique=True)
+CATEGORY_LISTS = st.lists(st.sampled_from(CATEGORIES), min_size=1, max_size=3, unique=True)
+ACTIONS = st.sampled_from([Action.FILE] * 3 + [Action.AMEND, Action.RETRACT])
+#: Values in each kind's range (capped at 1e4 so sums stay well inside float precision).
+VALUES = {
+    k.id: st.one_of(
+        st.sampled_from([k.min_value, min(k.max_value, 1e4)]),
+        st.floats(k.min_value, min(k.max_value, 1e4)),
+        st.integers(math.ceil(k.min_value), min(math.floor(k.max_value), 100)).map(float),
+    )
+    for k in KINDS
+    if k.unit is not None
+}
+DISPUTE_AGE = st.one_of(st.integers(-30, 400), st.sampled_from([29, 30, 31, 32]))
+RESOLVED_AFTER = st.one_of(st.none(), st.integers(0, 400))
+
+residents = st.builds(
+    make_resident_id,
+    st.sampled_from(["110101", "310104", "440305", "510107"]),
+    st.dates(dt.date(1940, 1, 1), dt.date(2006, 12, 31)),
+    st.integers(0, 999),
+)
+
+
+@functools.cache
+def days_before(edges: tuple[int, ...]) -> st.SearchStrategy[int]:
     """Ages at as_of: recent, beyond the longest retention, a little in the future, and often
     exactly on a boundary (one of ``edges``)."""
     on_edge = st.sampled_from(edges)
     return st.one_of(st.integers(-30, 400), st.integers(-90, 2300), on_edge, on_edge)
 
 
-def edges_of(kind: str, policy: Policy | None) -> list[int]:
+def edges_of(kind: str, policy: Policy | None) -> tuple[int, ...]:
     """The ages where a record of ``kind`` starts or stops counting: the kind's retention and
     the windows of the factors scoring it, the day on and the day after (and the dispute
     deadline, and the as-of date itself)."""
-    days = {KINDS_BY_ID[kind].retention_days, 30}
+    days = {KINDS_BY_ID[kind].retention_days, DISPUTE_DEADLINE_DAYS}
     if policy is not None:
         days |= {f.window_days for f in policy.factors if kind in f.kinds}
-    return sorted({-1, 0, *(d + i for d in days if d is not None for i in (0, 1))})
+    return tuple(sorted({-1, 0, *(d + i for d in days if d is not None for i in (0, 1))}))
 
 
-def as_of_dates() -> st.SearchStrategy[dt.date]:
-    return st.one_of(st.just(T0), st.integers(-500, 90).map(lambda d: T0 + dt.timedelta(d)))
-
-
-def points() -> st.SearchStrategy[float]:
-    return st.one_of(
-        st.just(0.0), st.integers(-100, 100).map(float), st.floats(-100, 100, allow_nan=False)
-    )
+def pick(draw: st.DrawFn, items: Sequence):
+    """One of ``items`` (cheaper than building a sampled_from for every draw)."""
+    return items[draw(st.integers(0, len(items) - 1))]
 
 
 @st.composite
 def factors(draw: st.DrawFn, index: int) -> dict:
-    kinds = draw(st.lists(st.sampled_from(KIND_IDS), min_size=1, max_size=3, unique=True))
-    categories: list[str] = []
-    if kinds == ["purchase"] and draw(st.booleans()):
-        categories = draw(
-            st.lists(st.sampled_from(CATEGORIES), min_size=1, max_size=3, unique=True)
-        )
-    bound = st.one_of(st.integers(-300, 300).map(float), st.floats(-300, 300))
-    # Wide bounds that rarely clip, or random ones: both > 0 and both < 0 included.
-    low, high = draw(st.one_of(st.just((-1e4, 1e4)), st.tuples(bound, bound).map(sorted)))
+    kinds = draw(KIND_LISTS)
+    categories = draw(CATEGORY_LISTS) if kinds == ["purchase"] and draw(st.booleans()) else []
+    low, high = draw(BOUNDS)
     return {
         "id": f"f{index}",
         "kinds": kinds,
         "categories": categories,
-        "per_record": draw(points()),
-        "per_unit": draw(st.one_of(st.just(0.0), st.floats(-2, 2, allow_nan=False))),
-        "half_life_days": draw(
-            st.one_of(st.none(), st.sampled_from([30.0, 365.0]), st.floats(0.5, 3000))
-        ),
-        "window_days": draw(st.one_of(st.none(), st.sampled_from([30, 365]), st.integers(1, 2000))),
+        "per_record": draw(POINTS),
+        "per_unit": draw(PER_UNIT),
+        "half_life_days": draw(HALF_LIFE),
+        "window_days": draw(WINDOW),
         "min": low,
         "max": high,
         "reason": f"reason {index}",
@@ -100,7 +124,6 @@ def factors(draw: st.DrawFn, index: int) -> dict:
 
 @st.composite
 def policies(draw: st.DrawFn) -> Policy:
-    n = draw(st.integers(1, 5))
     low = draw(st.integers(-500, 500))
     high = low + draw(st.one_of(st.integers(1, 50), st.integers(500, 3000)))
     cuts = sorted(draw(st.lists(st.integers(low + 1, high), max_size=4, unique=True)))
@@ -109,32 +132,23 @@ def policies(draw: st.DrawFn) -> Policy:
         {"name": f"b{i}", "min": a, "max": b - 1}
         for i, (a, b) in enumerate(itertools.pairwise(edges))
     ]
+    base = st.one_of(
+        st.floats(low - 200, high + 200),
+        st.integers(low, high).map(float),
+        st.just(low / 2 + high / 2),
+    )
     return Policy.model_validate(
         {
             "id": "random",
             "version": draw(st.integers(1, 3)),
             "name": "A random policy",
             "range": [low, high],
-            "base": draw(
-                st.one_of(
-                    st.floats(low - 200, high + 200),
-                    st.integers(low, high).map(float),
-                    st.just((low + high) / 2),
-                )
-            ),
+            "base": draw(base),
             "purposes": ["testing"],
             "bands": draw(st.permutations(bands)),
-            "factors": [draw(factors(i)) for i in range(n)],
+            "factors": [draw(factors(i)) for i in range(draw(st.integers(1, 5)))],
         }
     )
-
-
-residents = st.builds(
-    make_resident_id,
-    st.sampled_from(["110101", "310104", "440305", "510107"]),
-    st.dates(dt.date(1940, 1, 1), dt.date(2006, 12, 31)),
-    st.integers(0, 999),
-)
 
 
 @st.composite
@@ -148,24 +162,13 @@ def contents(
     """What a filed record or an amendment says: kind (often one of ``kinds``, or of the
     policy's), date (often on a boundary of the policy), value and category."""
     kinds = kinds or sorted({k for f in policy.factors for k in f.kinds} if policy else ())
-    likely = [st.sampled_from(kinds)] if kinds else []
-    kind = KINDS_BY_ID[draw(st.one_of(*likely, st.sampled_from(KIND_IDS)))]
-    value = None
-    if kind.unit is not None:
-        low, high = kind.min_value, min(kind.max_value, 1e4)
-        value = draw(
-            st.one_of(
-                st.sampled_from([low, high]),
-                st.floats(low, high),
-                st.integers(math.ceil(low), min(math.floor(high), 100)).map(float),
-            )
-        )
+    kind = KINDS_BY_ID[pick(draw, kinds) if kinds and draw(st.booleans()) else pick(draw, KIND_IDS)]
     return {
         "person": person,
         "kind": kind.id,
         "occurred": as_of - dt.timedelta(draw(days_before(edges_of(kind.id, policy)))),
-        "value": value,
-        "category": draw(st.sampled_from(CATEGORIES)) if kind.needs_category else None,
+        "value": draw(VALUES[kind.id]) if kind.unit is not None else None,
+        "category": pick(draw, CATEGORIES) if kind.needs_category else None,
     }
 
 
@@ -189,34 +192,22 @@ def ledgers(
     records: list[Record] = []
     corrected: set[int] = set()
     for _ in range(draw(st.integers(1, 4))):
-        earlier = len(records) if batched else None
+        pool = records[:] if batched else records
         batch = []
         for _ in range(draw(st.integers(0, 10))):
             seq = len(records) + 1
-            pool = records if earlier is None else records[:earlier]
             targets = [r for r in pool if r.action is not Action.RETRACT and r.seq not in corrected]
-            action = draw(
-                st.sampled_from([Action.FILE] * 3 + [Action.AMEND, Action.RETRACT])
-                if targets
-                else st.just(Action.FILE)
-            )
+            action = draw(ACTIONS) if targets else Action.FILE
             if action is Action.FILE:
-                content = draw(contents(draw(st.sampled_from(persons)), as_of, policy))
+                content = draw(contents(pick(draw, persons), as_of, policy))
                 record = Record(seq, org=ORG, ref=f"r{seq}", **content)
             else:
-                target = draw(st.sampled_from(targets))
+                target = pick(draw, targets)
                 corrected.add(target.seq)
-                base = (
-                    target
-                    if action is Action.RETRACT
-                    else Record(
-                        seq,
-                        org=ORG,
-                        ref="",
-                        **draw(contents(target.person, as_of, policy, [target.kind])),
-                    )
-                )
-                record = replace(base, seq=seq, ref=f"r{seq}", action=action, target=target.seq)
+                if action is Action.AMEND:
+                    content = draw(contents(target.person, as_of, policy, [target.kind]))
+                    target = replace(target, **content)  # full new content, same person
+                record = replace(target, seq=seq, ref=f"r{seq}", action=action, target=target.seq)
             records.append(record)
             batch.append(record)
         batches.append(batch)
@@ -229,15 +220,11 @@ def disputes_of(
 ) -> dict[int, list[Dispute]]:
     """Disputes of some records: opened either side of the 30-day deadline, maybe resolved."""
     out: dict[int, list[Dispute]] = {}
-    if not records:
-        return out
-    for seq in draw(st.lists(st.sampled_from([r.seq for r in records]), max_size=6)):
-        opened = as_of - dt.timedelta(
-            draw(st.one_of(st.integers(-30, 400), st.sampled_from([29, 30, 31, 32])))
-        )
-        resolved = draw(
-            st.one_of(st.none(), st.integers(0, 400).map(lambda d, o=opened: o + dt.timedelta(d)))
-        )
+    for _ in range(draw(st.integers(0, 6)) if records else 0):
+        seq = pick(draw, records).seq
+        opened = as_of - dt.timedelta(draw(DISPUTE_AGE))
+        after = draw(RESOLVED_AFTER)
+        resolved = None if after is None else opened + dt.timedelta(after)
         out.setdefault(seq, []).append(Dispute(seq, opened, resolved))
     return out
 
@@ -263,14 +250,15 @@ def scenarios(draw: st.DrawFn, *, batched: bool = False) -> tuple:
     """(policy, persons, batches of records, disputes by seq, as_of)."""
     policy = draw(policies())
     persons = draw(st.lists(residents, min_size=1, max_size=4, unique=True))
-    anchor = draw(as_of_dates())
+    anchor = draw(AS_OF)
     batches = draw(ledgers(persons, anchor, policy, batched=batched))
     records = [r for b in batches for r in b]
     disputes = draw(disputes_of(records, anchor))
     # One more person who never has a record: they still get a score.
     loner = draw(residents.filter(lambda p: p not in persons))
+    # Score at the anchor, or on a day when something starts or stops counting.
     turns = turning_points(policy, records, disputes)
-    as_of = draw(st.one_of(st.just(anchor), *([st.sampled_from(turns)] if turns else [])))
+    as_of = pick(draw, turns) if turns and draw(st.booleans()) else anchor
     return policy, [*persons, loner], batches, disputes, as_of
 
 

@@ -90,6 +90,10 @@ class AccessStore:
             self.engine = base
         with self.engine.execution_options(opencredit_write=True).begin() as conn:
             metadata.create_all(conn, checkfirst=True)
+            # create_all skips tables that exist; give them indexes added since.
+            for table in metadata.sorted_tables:
+                for index in table.indexes:
+                    index.create(conn, checkfirst=True)
 
     @contextmanager
     def write(self) -> Iterator[Connection]:

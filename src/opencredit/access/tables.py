@@ -73,6 +73,9 @@ consents = Table(
     Column("revoked_on", Date),
     Index("consents_person", "person"),
     Index("consents_partner", "partner", "policy_id"),
+    # The partner read (live_consent) names all four: without this SQLite (which keeps no
+    # statistics) prefers consents_partner and scans every consent the partner holds.
+    Index("consents_read", "person", "partner", "policy_id", "purpose"),
 )
 
 inquiries = Table(

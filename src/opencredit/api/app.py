@@ -5,9 +5,11 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from fastapi import FastAPI, Request
+from fastapi import FastAPI, HTTPException, Request
+from fastapi.exception_handlers import http_exception_handler
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
+from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from opencredit import __version__
@@ -50,6 +52,7 @@ def create_app(settings: Settings | None = None, context: Context | None = None)
         app.include_router(module.router)
     app.add_exception_handler(OpenCreditError, _library_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
+    app.add_exception_handler(StarletteHTTPException, _http_error)
     app.add_middleware(BodyLimit, limit=settings.max_body_bytes)
     return app
 
@@ -69,16 +72,47 @@ async def _library_error(request: Request, exc: Exception) -> JSONResponse:
     return JSONResponse({"detail": str(exc)}, status_code=_status(exc))
 
 
+async def _http_error(request: Request, exc: Exception) -> Response:
+    """Starlette's and FastAPI's own errors; a body that cannot be parsed is a 422, like
+    malformed JSON, with the reason (FastAPI says only "There was an error parsing the body")."""
+    assert isinstance(exc, StarletteHTTPException)
+    if exc.status_code != 400:
+        return await http_exception_handler(request, exc)
+    cause = exc.__cause__
+    if isinstance(cause, UnicodeDecodeError):
+        detail = (f"the request body is not UTF-8 text (byte {cause.start}: {cause.reason}); "
+                  "send JSON encoded as UTF-8")
+    elif cause is not None and str(cause):
+        detail = f"the request body cannot be read: {cause}"
+    else:
+        detail = f"the request body cannot be read: {exc.detail}"
+    return JSONResponse({"detail": detail}, status_code=422)
+
+
 async def _validation_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, RequestValidationError)
-    errors = [
-        {"field": ".".join(str(p) for p in err.get("loc", ()) if p != "body") or "body",
-         "message": err.get("msg", ""), "type": err.get("type", "")}
-        for err in exc.errors()
-    ]
+    errors = [_field_problem(err) for err in exc.errors()]
     lines = "; ".join(f"{e['field']}: {e['message']}" for e in errors)
     return JSONResponse({"detail": f"invalid request: {lines}", "errors": errors},
                         status_code=422)
+
+
+def _field_problem(err: dict) -> dict[str, str]:
+    """One validation error as {field, message, type}, saying where and what was expected."""
+    loc = tuple(err.get("loc", ()))
+    kind = err.get("type", "")
+    message = err.get("msg", "")
+    if kind == "json_invalid":
+        # FastAPI's loc is ("body", offset) and its msg a bare "JSON decode error".
+        offset = loc[1] if len(loc) > 1 else None
+        reason = (err.get("ctx") or {}).get("error", "")
+        where = f" at character {offset}" if isinstance(offset, int) else ""
+        return {"field": "body", "message": f"not valid JSON{where}: {reason}".rstrip(": "),
+                "type": kind}
+    where = ".".join(str(p) for p in loc if p != "body") or "body"
+    if kind == "extra_forbidden":
+        message = f"unknown field {loc[-1]!r}; check its spelling against the schema"
+    return {"field": where, "message": message, "type": kind}
 
 
 class BodyLimit:
@@ -104,7 +138,7 @@ class BodyLimit:
             if message["type"] == "http.request":
                 seen += len(message.get("body", b""))
                 if seen > self.limit:
-                    raise _TooLarge
+                    raise _TooLarge(self.limit)
             return message
 
         try:
@@ -113,13 +147,20 @@ class BodyLimit:
             await _too_large(self.limit, send)
 
 
-class _TooLarge(Exception):
-    pass
+class _TooLarge(HTTPException):
+    """Raised while the body is read: an HTTPException, so FastAPI answers it with 413 instead
+    of wrapping it in a 400 "error parsing the body" (as it does any other exception)."""
+
+    def __init__(self, limit: int) -> None:
+        super().__init__(413, _too_large_detail(limit))
+
+
+def _too_large_detail(limit: int) -> str:
+    return f"request body over the limit of {limit:,} bytes; send less per request"
 
 
 async def _too_large(limit: int, send: Send) -> None:
-    response = JSONResponse({"detail": f"request body over the limit of {limit:,} bytes"},
-                            status_code=413)
+    response = JSONResponse({"detail": _too_large_detail(limit)}, status_code=413)
     await send({"type": "http.response.start", "status": 413,
                 "headers": response.raw_headers})
     await send({"type": "http.response.body", "body": response.body})

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 import pyarrow as pa
 
-from opencredit.api.schemas import Receipt, RecordIn, RowErrorOut
+from opencredit.access import DisputeView
+from opencredit.api.schemas import DisputeEventOut, DisputeOut, Receipt, RecordIn, RowErrorOut
 from opencredit.ledger.files import COLUMNS, RawRows
 from opencredit.ledger.ingest import IngestReport
 
@@ -23,6 +26,19 @@ def rows_from_records(records: list[RecordIn], source: str) -> RawRows:
         columns["target_ref"].append(r.target_ref)
     table = pa.table({name: pa.array(values, pa.string()) for name, values in columns.items()})
     return RawRows(source, table, list(range(1, len(records) + 1)), [], "record")
+
+
+def dispute_out(view: DisputeView, today: dt.date) -> DisputeOut:
+    """A dispute as the API shows it, with its deadline and today's status."""
+    return DisputeOut(
+        id=view.id, seq=view.seq, person=view.person, org=view.org, reason=view.reason,
+        opened=view.opened, deadline=view.deadline,
+        status=view.status(today),  # type: ignore[arg-type]
+        decision=view.decision, decided_on=view.decided_on, correction_seq=view.correction_seq,
+        history=[DisputeEventOut(event=e.event, actor=e.actor, day=e.day, at=e.at,
+                                 decision=e.decision, note=e.note,
+                                 correction_seq=e.correction_seq) for e in view.history],
+    )
 
 
 def errors_out(report: IngestReport) -> list[RowErrorOut]:

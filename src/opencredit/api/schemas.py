@@ -8,6 +8,11 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 Text = Annotated[str, Field(min_length=1, max_length=2000)]
+#: Largest ledger sequence number (a 64-bit integer in both stores).
+SEQ_MAX = 2**63 - 1
+#: Largest id of a consent, dispute or review (32-bit integers in the access tables).
+ID_MAX = 2**31 - 1
+Seq = Annotated[int, Field(ge=1, le=SEQ_MAX)]
 Id18 = Annotated[str, Field(min_length=18, max_length=18, description="18-character code")]
 
 
@@ -15,6 +20,23 @@ class Strict(BaseModel):
     """Unknown fields are refused, so a typo is never silently ignored."""
 
     model_config = ConfigDict(extra="forbid")
+
+
+# errors --------------------------------------------------------------------------------------
+class FieldProblem(BaseModel):
+    """One thing wrong with a request: where (``records.0.value``), what, and its type."""
+
+    field: str
+    message: str
+    type: str
+
+
+class Problem(BaseModel):
+    """An error: what was wrong and what was expected; ``errors`` lists each bad field of an
+    invalid request."""
+
+    detail: str
+    errors: list[FieldProblem] | None = None
 
 
 # records -------------------------------------------------------------------------------------
@@ -80,7 +102,7 @@ class ConsentIn(Strict):
 class DisputeIn(Strict):
     """A person's dispute of one of their records."""
 
-    seq: Annotated[int, Field(ge=1)]
+    seq: Seq
     reason: Text
 
 
@@ -143,6 +165,36 @@ class RecordOut(BaseModel):
     ref: str
     action: str
     target: int | None
+
+
+class DisputeEventOut(BaseModel):
+    """One step in a dispute's history: opened, decided, or a note."""
+
+    event: str
+    actor: str
+    day: dt.date
+    at: dt.datetime
+    decision: str | None
+    note: str
+    correction_seq: int | None
+
+
+class DisputeOut(BaseModel):
+    """A dispute with its history, its deadline and where it stands today."""
+
+    id: int
+    seq: int
+    person: str
+    org: str
+    reason: str
+    opened: dt.date
+    deadline: dt.date = Field(description="Undecided after this day, the record stops counting")
+    status: Literal["open", "overdue", "confirmed", "amended", "retracted"] = Field(
+        description="overdue: past the deadline, so the record is left out of every score")
+    decision: str | None
+    decided_on: dt.date | None
+    correction_seq: int | None
+    history: list[DisputeEventOut]
 
 
 # organisations ---------------------------------------------------------------------------------

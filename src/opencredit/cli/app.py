@@ -63,7 +63,7 @@ def main_options(
     database_url: Annotated[str | None, typer.Option(
         "--database-url", envvar="OPENCREDIT_DATABASE_URL",
         help="The store: postgresql://user@host/db, or sqlite:///PATH "
-        "[default: DATA/ledger.sqlite].")] = None,
+        "(default: DATA/ledger.sqlite).")] = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bars.")] = False,
 ) -> None:
     """opencredit: every rule published, every point explained."""

@@ -10,6 +10,7 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 from rich.console import Console
 from rich.rule import Rule
+from rich.table import Table
 
 from opencredit.clock import today
 from opencredit.errors import OpenCreditError
@@ -76,6 +77,22 @@ def run_demo(data_dir: Path, persons: int, seed: int, console: Console, *,
             with spinner("what if", quiet):
                 console.print(render.what_if(ws.what_if(person, EXPLAINED_POLICY, as_of,
                                                         retract=[worst])))
+        keys = demo_keys(ws, person)
+    console.print(Rule("keys for the HTTP service (shown once; only their hashes are kept)"))
+    table = Table(box=None, padding=(0, 1))
+    for name in ("role", "bound to", "token"):
+        table.add_column(name, overflow="fold")
+    for role, subject, token in keys:
+        table.add_row(role, subject or "-", token)
+    console.print(table)
+    partner_token = next(t for r, _, t in keys if r == "partner")
+    console.print(
+        "  opencredit serve    # then http://127.0.0.1:8000/docs\n"
+        f"  curl -H 'Authorization: Bearer {partner_token}' "
+        f"'http://127.0.0.1:8000/scores/{person}?policy=lending&purpose=lending'"
+        "   # 403 until the person consents",
+        highlight=False, soft_wrap=True,
+    )
     console.print(Rule("try next"))
     console.print(
         f"  opencredit explain {person} --policy lending\n"
@@ -88,6 +105,30 @@ def run_demo(data_dir: Path, persons: int, seed: int, console: Console, *,
     )
     console.print(f"[dim]demo finished in {time.perf_counter() - started:.0f} s; data in "
                   f"{data_dir}[/]")
+
+
+#: A dating site, the kind of partner the press described showcasing high scorers.
+DEMO_PARTNER = ("91110000300000002N", "Example Dating")
+
+
+def demo_keys(ws: Workspace, person: str) -> list[tuple[str, str | None, str]]:
+    """One ready API key per role, so a new user can try every part of the service."""
+    from opencredit.access import AccessStore, access_url, create_key
+
+    bank = next(o.code for o in ws.store.organisations() if "finance" in o.domains)
+    owner = ws.policy(EXPLAINED_POLICY).owner
+    wanted = [("person", person), ("data_provider", bank), ("scoring_provider", owner),
+              ("partner", DEMO_PARTNER[0]), ("regulator", None), ("admin", None)]
+    store = AccessStore(access_url(ws.data_dir))
+    try:
+        out = []
+        for role, subject in wanted:
+            caller, token = create_key(store, role, subject, "made by opencredit demo",
+                                       ledger=ws.store)
+            out.append((caller.role.value, caller.subject, token))
+        return out
+    finally:
+        store.close()
 
 
 def pick_person(ws: Workspace, record_files: dict[str, Path]) -> str:

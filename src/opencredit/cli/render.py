@@ -50,18 +50,18 @@ def explanation(result: ScoreResult, max_records_per_factor: int | None = None) 
     if not result.reasons(MAX_REASONS):
         reasons.add_row("-", "every factor is at its best possible contribution", "0")
     records = Table(title="Records behind each factor", title_justify="left")
-    for name in ("factor", "seq", "date", "kind", "value", "category", "filed by", "points now"):
+    for name in ("factor", "seq", "date", "kind", "value", "category", "points now"):
         records.add_column(name, justify="right" if name in ("seq", "points now") else "left")
     for f in result.factors:
         ordered = sorted(f.records, key=lambda rp: rp[0].occurred, reverse=True)
         shown = ordered[:max_records_per_factor] if max_records_per_factor else ordered
         if len(shown) < len(ordered):
             records.add_row(f.factor.id, "", "", f"... {len(ordered) - len(shown)} older", "",
-                            "", "", f"{sum(p for _, p in ordered[len(shown):]):+.2f}")
+                            "", f"{sum(p for _, p in ordered[len(shown):]):+.2f}")
         for record, points in shown:
             records.add_row(f.factor.id, str(record.seq), record.occurred.isoformat(),
                             record.kind, "" if record.value is None else f"{record.value:g}",
-                            record.category or "", record.org, f"{points:+.2f}")
+                            record.category or "", f"{points:+.2f}")
     return Group(Panel(head, title=f"Score of {result.person}"), factors, reasons, records)
 
 

@@ -185,8 +185,10 @@ class SQLiteStore(Store):
     # ledger ----------------------------------------------------------------------------------
     def existing_refs(self, org: str, refs: Iterable[str]) -> dict[str, Record]:
         wanted = list(dict.fromkeys(refs))
-        if not wanted:
-            return {}
+        if not wanted or self.db.execute(
+            "SELECT 1 FROM records WHERE org = ? LIMIT 1", (org,)
+        ).fetchone() is None:
+            return {}  # the organisation's first filing: nothing to look up
         found: dict[str, Record] = {}
         with self._transaction():
             self.db.execute("CREATE TEMP TABLE IF NOT EXISTS wanted_refs (ref TEXT PRIMARY KEY)")

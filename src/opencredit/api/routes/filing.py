@@ -3,26 +3,41 @@
 from __future__ import annotations
 
 import tempfile
-from pathlib import Path
+from pathlib import Path as FilePath
 from typing import Annotated
 
-from fastapi import APIRouter, File, Form, Header, UploadFile
+from fastapi import APIRouter, File, Form, Header, Path, UploadFile
 from fastapi.encoders import jsonable_encoder
 from fastapi.responses import JSONResponse
 
 from opencredit import access
 from opencredit.api.deps import Ctx, ProviderCaller
-from opencredit.api.filing import errors_out, receipt_out, rows_from_records
+from opencredit.api.filing import dispute_out, errors_out, receipt_out, rows_from_records
 from opencredit.api.idempotent import run_idempotent
-from opencredit.api.schemas import BatchIn, DecisionIn, Receipt, RecordIn, Rejection
+from opencredit.api.responses import AUTHENTICATED, WITH_BODY, problems
+from opencredit.api.schemas import (
+    ID_MAX,
+    BatchIn,
+    DecisionIn,
+    DisputeOut,
+    Problem,
+    Receipt,
+    RecordIn,
+    Rejection,
+)
 from opencredit.ledger.files import FORMATS
 from opencredit.ledger.ingest import IngestReport
 
-router = APIRouter(tags=["data provider"])
+router = APIRouter(tags=["data provider"], responses=AUTHENTICATED)
 
 IdempotencyKey = Annotated[str | None, Header(alias="Idempotency-Key", max_length=255,
                                               description="Same key and body: same response")]
-FILING_RESPONSES = {422: {"model": Rejection, "description": "Rejected whole; nothing written"}}
+FILING_RESPONSES = {
+    **problems(409), **WITH_BODY,
+    422: {"model": Rejection | Problem,
+          "description": "Rejected whole (each bad record named), or an invalid request; "
+                         "nothing written"},
+}
 
 
 def _answer(report: IngestReport) -> JSONResponse:
@@ -71,8 +86,8 @@ def upload(ctx: Ctx, caller: ProviderCaller,
            idempotency_key: IdempotencyKey = None) -> Receipt:
     """File a whole file; the report names every bad row by line (or row) and field."""
     assert caller.subject is not None
-    name = Path(file.filename or "upload").name
-    suffix = Path(name).suffix.lower()
+    name = FilePath(file.filename or "upload").name
+    suffix = FilePath(name).suffix.lower()
     if suffix not in FORMATS:
         raise access.InvalidRequest(f"file {name!r}: unknown type {suffix!r}; expected .csv, "
                                     ".jsonl or .parquet")
@@ -80,7 +95,7 @@ def upload(ctx: Ctx, caller: ProviderCaller,
 
     def handler() -> JSONResponse:
         with tempfile.TemporaryDirectory() as tmp:
-            path = Path(tmp) / name
+            path = FilePath(tmp) / name
             path.write_bytes(data)
             with ctx.write_lock:
                 return _answer(ctx.workspace.ingest(path, caller.subject, partial=partial))
@@ -92,15 +107,18 @@ def upload(ctx: Ctx, caller: ProviderCaller,
 
 @router.get("/org/disputes", summary="Disputes of records we filed")
 def org_disputes(ctx: Ctx, caller: ProviderCaller, open_only: bool = False
-                 ) -> list[access.DisputeView]:
+                 ) -> list[DisputeOut]:
     """Disputes of this organisation's records, with their history."""
     assert caller.subject is not None
-    return access.disputes_for_org(ctx.access, caller.subject, open_only)
+    today = ctx.today()
+    return [dispute_out(d, today)
+            for d in access.disputes_for_org(ctx.access, caller.subject, open_only)]
 
 
-@router.post("/org/disputes/{dispute_id}/decision", summary="Decide a dispute")
-def decide(ctx: Ctx, caller: ProviderCaller, dispute_id: int, body: DecisionIn
-           ) -> access.DisputeView:
+@router.post("/org/disputes/{dispute_id}/decision", summary="Decide a dispute",
+             responses={**problems(404, 409), **WITH_BODY})
+def decide(ctx: Ctx, caller: ProviderCaller,
+           dispute_id: Annotated[int, Path(ge=1, le=ID_MAX)], body: DecisionIn) -> DisputeOut:
     """Confirm the record, or amend or retract it (a correction is filed in the ledger)."""
     org = caller.subject
     assert org is not None
@@ -129,6 +147,7 @@ def decide(ctx: Ctx, caller: ProviderCaller, dispute_id: int, body: DecisionIn
                                                                            "target_ref"})
                   if body.correction else None)
     with ctx.write_lock:
-        return access.decide_dispute(ctx.workspace.store, ctx.access, org, dispute_id,
+        view = access.decide_dispute(ctx.workspace.store, ctx.access, org, dispute_id,
                                      body.decision, body.note, ctx.today(),
                                      correction=correction, file_correction=file_correction)
+    return dispute_out(view, ctx.today())

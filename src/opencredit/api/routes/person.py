@@ -2,14 +2,20 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from typing import Annotated
+
+from fastapi import APIRouter, Path
 from pydantic import BaseModel
 
 from opencredit import access
 from opencredit.api.deps import Ctx, PersonCaller
+from opencredit.api.filing import dispute_out
+from opencredit.api.responses import AUTHENTICATED, WITH_BODY, problems
 from opencredit.api.schemas import (
+    ID_MAX,
     ConsentIn,
     DisputeIn,
+    DisputeOut,
     FactorOut,
     RecordOut,
     ReviewIn,
@@ -19,7 +25,7 @@ from opencredit.api.schemas import (
 )
 from opencredit.scoring.reference import ScoreResult
 
-router = APIRouter(prefix="/me", tags=["person"])
+router = APIRouter(prefix="/me", tags=["person"], responses=AUTHENTICATED)
 
 
 class PersonFile(BaseModel):
@@ -30,7 +36,7 @@ class PersonFile(BaseModel):
     scores: list[ScoreOut]
     inquiries: list[access.Inquiry]
     consents: list[access.Consent]
-    disputes: list[access.DisputeView]
+    disputes: list[DisputeOut]
     reviews: list[access.Review]
     shares: list[access.Share]
 
@@ -63,20 +69,22 @@ def my_file(ctx: Ctx, caller: PersonCaller) -> PersonFile:
         person=person, records=records, scores=scores,
         inquiries=access.inquiries_for(ctx.access, person),
         consents=access.consents_for(ctx.access, person),
-        disputes=access.disputes_for_person(ctx.access, person),
+        disputes=[dispute_out(d, today) for d in access.disputes_for_person(ctx.access, person)],
         reviews=access.reviews_for(ctx.access, person),
         shares=access.shares_for(ctx.access, person),
     )
 
 
-@router.get("/scores/{policy}", summary="My score under one policy, explained")
+@router.get("/scores/{policy}", summary="My score under one policy, explained",
+            responses=problems(404))
 def my_score(ctx: Ctx, caller: PersonCaller, policy: str) -> ScoreOut:
     """The score with every factor, the records behind it and the key reasons."""
     assert caller.subject is not None
     return score_out(ctx.workspace.explain(caller.subject, policy, ctx.today()))
 
 
-@router.post("/consents", status_code=201, summary="Grant a partner consent")
+@router.post("/consents", status_code=201, summary="Grant a partner consent",
+             responses={**problems(404), **WITH_BODY})
 def grant(ctx: Ctx, caller: PersonCaller, body: ConsentIn) -> access.Consent:
     """Let one partner read one policy's score for one purpose, until a date."""
     assert caller.subject is not None
@@ -92,8 +100,10 @@ def consents(ctx: Ctx, caller: PersonCaller) -> list[access.Consent]:
     return access.consents_for(ctx.access, caller.subject)
 
 
-@router.delete("/consents/{consent_id}", summary="Revoke a consent")
-def revoke(ctx: Ctx, caller: PersonCaller, consent_id: int) -> access.Consent:
+@router.delete("/consents/{consent_id}", summary="Revoke a consent",
+               responses=problems(404, 409))
+def revoke(ctx: Ctx, caller: PersonCaller, consent_id: Annotated[int, Path(ge=1, le=ID_MAX)]
+           ) -> access.Consent:
     """Revoke at once; the consent stays in the file as revoked."""
     assert caller.subject is not None
     return access.revoke_consent(ctx.access, caller.subject, consent_id, ctx.today())
@@ -106,23 +116,27 @@ def inquiries(ctx: Ctx, caller: PersonCaller) -> list[access.Inquiry]:
     return access.inquiries_for(ctx.access, caller.subject)
 
 
-@router.post("/disputes", status_code=201, summary="Dispute one of my records")
-def dispute(ctx: Ctx, caller: PersonCaller, body: DisputeIn) -> access.DisputeView:
+@router.post("/disputes", status_code=201, summary="Dispute one of my records",
+             responses={**problems(404, 409), **WITH_BODY})
+def dispute(ctx: Ctx, caller: PersonCaller, body: DisputeIn) -> DisputeOut:
     """Unresolved after 30 days, the disputed record stops counting until it is resolved."""
     assert caller.subject is not None
     with ctx.write_lock:
-        return access.open_dispute(ctx.workspace.store, ctx.access, caller.subject, body.seq,
+        view = access.open_dispute(ctx.workspace.store, ctx.access, caller.subject, body.seq,
                                    body.reason, ctx.today())
+    return dispute_out(view, ctx.today())
 
 
 @router.get("/disputes", summary="My disputes")
-def disputes(ctx: Ctx, caller: PersonCaller) -> list[access.DisputeView]:
-    """Every dispute with its history of decisions."""
+def disputes(ctx: Ctx, caller: PersonCaller) -> list[DisputeOut]:
+    """Every dispute with its history of decisions, its deadline and today's status."""
     assert caller.subject is not None
-    return access.disputes_for_person(ctx.access, caller.subject)
+    today = ctx.today()
+    return [dispute_out(d, today) for d in access.disputes_for_person(ctx.access, caller.subject)]
 
 
-@router.post("/reviews", status_code=201, summary="Ask for human review of a score")
+@router.post("/reviews", status_code=201, summary="Ask for human review of a score",
+             responses={**problems(404), **WITH_BODY})
 def review(ctx: Ctx, caller: PersonCaller, body: ReviewIn) -> access.Review:
     """The scoring provider answers in writing; both stay in the file (GDPR Art. 22)."""
     assert caller.subject is not None
@@ -133,7 +147,8 @@ def review(ctx: Ctx, caller: PersonCaller, body: ReviewIn) -> access.Review:
                                  ctx.today(), policy.owner)
 
 
-@router.post("/shares", status_code=201, summary="Create a share link")
+@router.post("/shares", status_code=201, summary="Create a share link",
+             responses={**problems(404), **WITH_BODY})
 def share(ctx: Ctx, caller: PersonCaller, body: ShareIn) -> ShareOut:
     """A signed, expiring, revocable link showing one policy's score and band, nothing else."""
     assert caller.subject is not None
@@ -145,7 +160,8 @@ def share(ctx: Ctx, caller: PersonCaller, body: ShareIn) -> ShareOut:
                     path=f"/shared/{s.token}")
 
 
-@router.delete("/shares/{share_id}", summary="Revoke a share link")
+@router.delete("/shares/{share_id}", summary="Revoke a share link",
+               responses=problems(404, 409))
 def unshare(ctx: Ctx, caller: PersonCaller, share_id: str) -> access.Share:
     """The link stops working at once."""
     assert caller.subject is not None

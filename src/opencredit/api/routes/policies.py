@@ -6,6 +6,7 @@ from fastapi import APIRouter
 from pydantic import BaseModel
 
 from opencredit.api.deps import Ctx
+from opencredit.api.responses import problems
 
 router = APIRouter(prefix="/policies", tags=["policies"])
 
@@ -37,7 +38,7 @@ def list_policies(ctx: Ctx) -> list[PolicyOut]:
     return [_out(ctx, key) for key in sorted(ctx.workspace.policies)]
 
 
-@router.get("/{name}", summary="One policy")
+@router.get("/{name}", summary="One policy", responses=problems(404, 422))
 def get_policy(ctx: Ctx, name: str) -> PolicyOut:
     """A policy by ``id`` (latest version) or ``id@version``."""
     return _out(ctx, ctx.workspace.policy(name).key)

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from typing import Annotated
+
+from fastapi import APIRouter, Path
 
 from opencredit import access
 from opencredit.api.deps import Ctx, ScoringCaller
-from opencredit.api.schemas import AnswerIn
+from opencredit.api.responses import AUTHENTICATED, WITH_BODY, problems
+from opencredit.api.schemas import ID_MAX, AnswerIn
 
-router = APIRouter(prefix="/provider", tags=["scoring provider"])
+router = APIRouter(prefix="/provider", tags=["scoring provider"], responses=AUTHENTICATED)
 
 
 @router.get("/reviews", summary="Review requests about our policies")
@@ -19,8 +22,10 @@ def reviews(ctx: Ctx, caller: ScoringCaller, unanswered_only: bool = False
     return access.reviews_for_provider(ctx.access, caller.subject, unanswered_only)
 
 
-@router.post("/reviews/{review_id}/answer", summary="Answer a review request in writing")
-def answer(ctx: Ctx, caller: ScoringCaller, review_id: int, body: AnswerIn) -> access.Review:
+@router.post("/reviews/{review_id}/answer", summary="Answer a review request in writing",
+             responses={**problems(404, 409), **WITH_BODY})
+def answer(ctx: Ctx, caller: ScoringCaller, review_id: Annotated[int, Path(ge=1, le=ID_MAX)],
+           body: AnswerIn) -> access.Review:
     """The answer stays in the person's file beside the request."""
     assert caller.subject is not None
     return access.answer_review(ctx.access, caller.subject, review_id, body.answer, ctx.today())

@@ -8,13 +8,15 @@ from fastapi import APIRouter, Query
 
 from opencredit.access import regulator
 from opencredit.api.deps import Ctx, RegulatorCaller
+from opencredit.api.responses import AUTHENTICATED, problems
 
-router = APIRouter(prefix="/regulator", tags=["regulator"])
+router = APIRouter(prefix="/regulator", tags=["regulator"], responses=AUTHENTICATED)
 
 Name = Annotated[str, Query(min_length=1, max_length=80, description="Policy id or id@version")]
 
 
-@router.get("/distribution", summary="Score distribution per region and band")
+@router.get("/distribution", summary="Score distribution per region and band",
+            responses=problems(404))
 def distribution(ctx: Ctx, caller: RegulatorCaller, policy: Name,
                  by: Literal["province"] = "province") -> regulator.Distribution:
     """Counts per (province, band) with mean and median per province, from the last rebuild;
@@ -23,7 +25,7 @@ def distribution(ctx: Ctx, caller: RegulatorCaller, policy: Name,
     return regulator.score_distribution(ctx.workspace.store, key, by=by)
 
 
-@router.get("/bands", summary="Band shares")
+@router.get("/bands", summary="Band shares", responses=problems(404))
 def bands(ctx: Ctx, caller: RegulatorCaller, policy: Name,
           by: Literal["province"] | None = None) -> list[regulator.BandShare]:
     """Each band's share of the population (or of each province)."""
