@@ -13,6 +13,8 @@ set -euo pipefail
 probe_port="${OPENCREDIT_PG_PROBE_PORT:-5432}"
 probe_url="postgresql://postgres@127.0.0.1:${probe_port}/test"
 
+py="$(command -v python || command -v python3)"
+
 say() { echo "test-postgres: $*" >&2; }
 
 reachable() {  # can we log in to database "test"?
@@ -20,7 +22,7 @@ reachable() {  # can we log in to database "test"?
         ! pg_isready -q -h 127.0.0.1 -p "$1" -t 3; then
         return 1
     fi
-    python - "$2" <<'EOF' 2>/dev/null
+    "$py" - "$2" <<'EOF' 2>/dev/null
 import sys
 
 import psycopg
@@ -40,7 +42,7 @@ find_bindir() {  # the newest Debian server binaries, else whatever is on PATH
 }
 
 free_port() {
-    python -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+    "$py" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
 }
 
 start_throwaway() {

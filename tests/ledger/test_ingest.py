@@ -77,12 +77,21 @@ def open_store(template: Path, directory: Path) -> SQLiteStore:
     return SQLiteStore(directory / "ledger.sqlite")
 
 
+def open_postgres(url: str, schema: str) -> PostgresStore:
+    """The module's PostgreSQL schema, emptied back to the template's state."""
+    store = PostgresStore(url, schema=schema)
+    for table in ("factor_terms", "disputes", "records", "batches"):  # tiny: faster than TRUNCATE
+        store.db.execute(f"DELETE FROM {table}")
+    store.db.execute("DELETE FROM organisations WHERE code <> %s", (ORG,))
+    return seed(store)
+
+
 @pytest.fixture
 def store(request, template: Path, tmp_path: Path):
-    """The template's store on SQLite, or (parametrized with "postgresql") a fresh schema."""
+    """A copy of the template on SQLite, or (parametrized with "postgresql") its equal there."""
     if getattr(request, "param", "sqlite") == "postgresql":
-        url, schema = request.getfixturevalue("pg_url"), request.getfixturevalue("pg_schema")
-        store = seed(PostgresStore(url, schema=schema))
+        url = request.getfixturevalue("pg_url")
+        store = open_postgres(url, request.getfixturevalue("pg_module_schema"))
     else:
         store = open_store(template, tmp_path)
     yield store

@@ -12,7 +12,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
-from sqlalchemy import Row, and_, select, update
+from sqlalchemy import Row, and_, bindparam, select, update
 
 from opencredit.access.errors import Conflict, InvalidRequest, NotFound
 from opencredit.access.store import AccessStore
@@ -138,26 +138,32 @@ def consents_to(store: AccessStore, partner: str, today: dt.date) -> list[Consen
     return [_consent(r) for r in rows]
 
 
+# Built once: every partner read runs it, and building the statement costs more than running it.
+_LIVE = (
+    select(consents)
+    .where(
+        and_(
+            consents.c.person == bindparam("person"),
+            consents.c.partner == bindparam("partner"),
+            consents.c.policy_id == bindparam("policy_id"),
+            consents.c.purpose == bindparam("purpose"),
+            consents.c.revoked_on.is_(None),
+            consents.c.granted_on <= bindparam("today"),
+            consents.c.until >= bindparam("today"),
+        )
+    )
+    .order_by(consents.c.until.desc(), consents.c.id.desc())
+    .limit(1)
+)
+
+
 def live_consent(
     store: AccessStore, person: str, partner: str, policy_id: str, purpose: str, today: dt.date
 ) -> Consent | None:
     """The live consent (the one lasting longest, if several) for exactly this read, or None."""
     person, partner = person_id(person), org_code(partner)
+    params = dict(person=person, partner=partner, policy_id=policy_id, purpose=purpose,
+                  today=today)
     with store.read() as conn:
-        row = conn.execute(
-            select(consents)
-            .where(
-                and_(
-                    consents.c.person == person,
-                    consents.c.partner == partner,
-                    consents.c.policy_id == policy_id,
-                    consents.c.purpose == purpose,
-                    consents.c.revoked_on.is_(None),
-                    consents.c.granted_on <= today,
-                    consents.c.until >= today,
-                )
-            )
-            .order_by(consents.c.until.desc(), consents.c.id.desc())
-            .limit(1)
-        ).first()
+        row = conn.execute(_LIVE, params).first()
     return None if row is None else _consent(row)

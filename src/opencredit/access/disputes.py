@@ -281,8 +281,12 @@ def note_dispute(
 ) -> DisputeView:
     """Add a note to a dispute's history; ``actor`` is its person or its organisation."""
     note = validate.text(note, "the note", MAX_TEXT)
-    case = get_dispute(access_store, dispute_id)
-    if actor not in (case.person, case.org):
+    try:
+        case: DisputeView | None = get_dispute(access_store, dispute_id)
+    except NotFound:
+        case = None
+    # Another's dispute is reported exactly as a missing one, so its existence is not revealed.
+    if case is None or actor not in (case.person, case.org):
         raise NotFound(f"no dispute {dispute_id} of yours")
     with access_store.write() as conn:
         _event(conn, dispute_id, "note", actor, today, now, note)

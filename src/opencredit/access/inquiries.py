@@ -43,6 +43,10 @@ def _inquiry(row: Row) -> Inquiry:
     )
 
 
+#: Built once: every partner read logs one.
+_INSERT = inquiries.insert()
+
+
 def log_inquiry(
     store: AccessStore,
     person: str,
@@ -65,7 +69,7 @@ def log_inquiry(
         reason=reason[:400],
     )
     with store.write() as conn:
-        inquiry_id = conn.execute(inquiries.insert().values(**values)).inserted_primary_key[0]
+        inquiry_id = conn.execute(_INSERT, values).inserted_primary_key[0]
     return Inquiry(id=inquiry_id, **values)
 
 

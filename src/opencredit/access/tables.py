@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 
 from sqlalchemy import (
+    BigInteger,
     Boolean,
     Column,
     Date,
@@ -24,6 +25,9 @@ from sqlalchemy import (
 from sqlalchemy.types import TypeDecorator
 
 ID = String(18)  # resident IDs and organisation codes are both 18 characters
+#: Ledger sequence numbers and dispute ids: 64-bit, as the ledger keeps them (tens of billions
+#: of records overflow a 32-bit integer on PostgreSQL).
+LEDGER_ID = BigInteger
 
 
 class UTCDateTime(TypeDecorator):
@@ -125,16 +129,16 @@ reviews = Table(
 dispute_cases = Table(
     "dispute_cases",
     metadata,
-    Column("id", Integer, primary_key=True, autoincrement=False),
-    Column("seq", Integer, nullable=False),
+    Column("id", LEDGER_ID, primary_key=True, autoincrement=False),
+    Column("seq", LEDGER_ID, nullable=False),
     Column("person", ID, nullable=False),
     Column("org", ID, nullable=False),
     Column("reason", Text, nullable=False),
     Column("opened", Date, nullable=False),
     Column("decision", String(16)),
     Column("decided_on", Date),
-    Column("correction_seq", Integer),
-    Column("open_seq", Integer, unique=True),
+    Column("correction_seq", LEDGER_ID),
+    Column("open_seq", LEDGER_ID, unique=True),
     Index("dispute_cases_person", "person"),
     Index("dispute_cases_org", "org"),
 )
@@ -143,14 +147,14 @@ dispute_events = Table(
     "dispute_events",
     metadata,
     Column("id", Integer, primary_key=True, autoincrement=True),
-    Column("dispute_id", Integer, nullable=False),
+    Column("dispute_id", LEDGER_ID, nullable=False),
     Column("event", String(16), nullable=False),
     Column("actor", ID, nullable=False),
     Column("day", Date, nullable=False),
     Column("at", UTCDateTime, nullable=False),
     Column("decision", String(16)),
     Column("note", Text, nullable=False, default=""),
-    Column("correction_seq", Integer),
+    Column("correction_seq", LEDGER_ID),
     Index("dispute_events_dispute", "dispute_id", "id"),
 )
 

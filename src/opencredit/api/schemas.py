@@ -8,9 +8,9 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 Text = Annotated[str, Field(min_length=1, max_length=2000)]
-#: Largest ledger sequence number (a 64-bit integer in both stores).
+#: Largest ledger sequence number or dispute id (64-bit integers in both stores).
 SEQ_MAX = 2**63 - 1
-#: Largest id of a consent, dispute or review (32-bit integers in the access tables).
+#: Largest id of a consent or review (32-bit integers in the access tables).
 ID_MAX = 2**31 - 1
 Seq = Annotated[int, Field(ge=1, le=SEQ_MAX)]
 Id18 = Annotated[str, Field(min_length=18, max_length=18, description="18-character code")]
@@ -106,6 +106,12 @@ class DisputeIn(Strict):
     reason: Text
 
 
+class NoteIn(Strict):
+    """A note added to a dispute's history, by its person or its organisation."""
+
+    note: Text
+
+
 class ReviewIn(Strict):
     """A request for human review of a score (GDPR Art. 22)."""
 
@@ -198,12 +204,25 @@ class DisputeOut(BaseModel):
 
 
 # organisations ---------------------------------------------------------------------------------
+class CorrectionIn(Strict):
+    """The fields an amendment changes; the rest stay as the disputed record has them. The
+    person, and what the correction targets, come from the dispute."""
+
+    kind: Annotated[str | None, Field(max_length=64)] = None
+    occurred: dt.date | None = None
+    value: float | None = None
+    category: Annotated[str | None, Field(max_length=64)] = None
+    ref: Annotated[str | None, Field(min_length=1, max_length=100, description=(
+        "Your reference for the amendment; default <record ref>-dispute-<id>-amend"))] = None
+
+
 class DecisionIn(Strict):
     """The filing organisation's decision on a dispute."""
 
     decision: Literal["confirm", "amend", "retract"]
     note: Text
-    correction: RecordIn | None = Field(default=None, description="The amended record (amend)")
+    correction: CorrectionIn | None = Field(default=None,
+                                            description="The corrected fields (amend only)")
 
 
 class AnswerIn(Strict):

@@ -7,6 +7,8 @@ from pathlib import Path
 from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from opencredit.access.shares import MIN_SECRET_BYTES
+
 DEVELOPMENT_SECRET = "development-only-share-secret-change-me"
 
 
@@ -20,8 +22,10 @@ class Settings(BaseSettings):
                                      "the SQLite file in the data directory.")
     environment: str = Field(default="development",
                              description="development or production.")
-    share_secret: str = Field(default=DEVELOPMENT_SECRET, min_length=16,
-                              description="Key that signs share links.")
+    # As long as the share links' own minimum (in bytes; each character is at least one), so
+    # that a short secret is refused at startup rather than by every share link made.
+    share_secret: str = Field(default=DEVELOPMENT_SECRET, min_length=MIN_SECRET_BYTES,
+                              description="Key that signs share links (at least 32 characters).")
     max_body_bytes: int = Field(default=50 * 1024 * 1024, gt=0,
                                 description="Largest request body accepted.")
 

@@ -49,7 +49,8 @@ def run_demo(data_dir: Path, persons: int, seed: int, console: Console, *,
     console.print(f"generated {nation.n_persons:,} persons and {nation.n_records:,} records "
                   f"in {data_dir / 'nation'}")
 
-    with Workspace.init(data_dir) as ws:
+    # The demo always runs on the embedded store, whatever OPENCREDIT_DATABASE_URL says.
+    with Workspace.init(data_dir, database_url=str(data_dir / "ledger.sqlite")) as ws:
         ws.register_persons(nation.persons)
         for row in pq.read_table(nation.providers).to_pylist():
             ws.register_provider(row["code"], row["name"], row["domains"])

@@ -194,9 +194,11 @@ class SQLiteStore(Store):
             self.db.execute("CREATE TEMP TABLE IF NOT EXISTS wanted_refs (ref TEXT PRIMARY KEY)")
             self.db.execute("DELETE FROM temp.wanted_refs")
             self.db.executemany("INSERT INTO temp.wanted_refs VALUES (?)", ((r,) for r in wanted))
+            # CROSS JOIN keeps the wanted refs as the outer loop, one (org, ref) index probe
+            # each; left to itself SQLite walks every record the organisation ever filed.
             rows = self.db.execute(
-                f"SELECT {_R_COLUMNS} FROM records r JOIN temp.wanted_refs w "
-                "ON r.ref = w.ref WHERE r.org = ?",
+                f"SELECT {_R_COLUMNS} FROM temp.wanted_refs w CROSS JOIN records r "
+                "WHERE r.org = ? AND r.ref = w.ref",
                 (org,),
             ).fetchall()
             self.db.execute("DELETE FROM temp.wanted_refs")

@@ -6,20 +6,21 @@ import tempfile
 from pathlib import Path as FilePath
 from typing import Annotated
 
-from fastapi import APIRouter, File, Form, Header, Path, UploadFile
+from fastapi import APIRouter, File, Form, Path, UploadFile
 from fastapi.encoders import jsonable_encoder
 from fastapi.responses import JSONResponse
 
 from opencredit import access
 from opencredit.api.deps import Ctx, ProviderCaller
 from opencredit.api.filing import dispute_out, errors_out, receipt_out, rows_from_records
-from opencredit.api.idempotent import run_idempotent
+from opencredit.api.idempotent import IdempotencyKey, idempotent, run_idempotent
 from opencredit.api.responses import AUTHENTICATED, WITH_BODY, problems
 from opencredit.api.schemas import (
-    ID_MAX,
+    SEQ_MAX,
     BatchIn,
     DecisionIn,
     DisputeOut,
+    NoteIn,
     Problem,
     Receipt,
     RecordIn,
@@ -30,8 +31,6 @@ from opencredit.ledger.ingest import IngestReport
 
 router = APIRouter(tags=["data provider"], responses=AUTHENTICATED)
 
-IdempotencyKey = Annotated[str | None, Header(alias="Idempotency-Key", max_length=255,
-                                              description="Same key and body: same response")]
 FILING_RESPONSES = {
     **problems(409), **WITH_BODY,
     422: {"model": Rejection | Problem,
@@ -115,10 +114,28 @@ def org_disputes(ctx: Ctx, caller: ProviderCaller, open_only: bool = False
             for d in access.disputes_for_org(ctx.access, caller.subject, open_only)]
 
 
+@router.post("/org/disputes/{dispute_id}/notes", summary="Add a note to a dispute",
+             responses={**problems(404, 409), **WITH_BODY})
+def note(ctx: Ctx, caller: ProviderCaller, dispute_id: Annotated[int, Path(ge=1, le=SEQ_MAX)],
+         body: NoteIn, idempotency_key: IdempotencyKey = None) -> DisputeOut:
+    """The note joins the dispute's history, which the person sees in their file."""
+    org = caller.subject
+    assert org is not None
+
+    def produce() -> DisputeOut:
+        view = access.note_dispute(ctx.access, org, dispute_id, body.note, ctx.today())
+        return dispute_out(view, ctx.today())
+
+    return idempotent(  # type: ignore[return-value]
+        ctx, caller, idempotency_key,
+        f"POST /org/disputes/{dispute_id}/notes\n{body.model_dump_json()}", 200, produce)
+
+
 @router.post("/org/disputes/{dispute_id}/decision", summary="Decide a dispute",
              responses={**problems(404, 409), **WITH_BODY})
 def decide(ctx: Ctx, caller: ProviderCaller,
-           dispute_id: Annotated[int, Path(ge=1, le=ID_MAX)], body: DecisionIn) -> DisputeOut:
+           dispute_id: Annotated[int, Path(ge=1, le=SEQ_MAX)], body: DecisionIn,
+           idempotency_key: IdempotencyKey = None) -> DisputeOut:
     """Confirm the record, or amend or retract it (a correction is filed in the ledger)."""
     org = caller.subject
     assert org is not None
@@ -126,28 +143,36 @@ def decide(ctx: Ctx, caller: ProviderCaller,
     def file_correction(org_code: str, action: str, target_seq: int, fields: dict) -> int:
         target = ctx.workspace.store.record(target_seq)
         assert target is not None
+        # Dispute ids are unique, so the suffix alone makes the ref unique; the target's ref
+        # is cut so that the whole stays within the 100 characters a ref may have.
+        auto_ref = f"{target.ref[:70]}-dispute-{dispute_id}-{action}"
         record = RecordIn(
             person=target.person, kind=fields.get("kind", target.kind),
             occurred=fields.get("occurred", target.occurred),
             value=fields.get("value", target.value),
             category=fields.get("category", target.category),
-            ref=fields.get("ref") or f"{target.ref}-dispute-{dispute_id}-{action}",
+            ref=fields.get("ref") or auto_ref,
             action=action, target_ref=target.ref,  # type: ignore[arg-type]
         ) if action == "amend" else RecordIn(
-            ref=f"{target.ref}-dispute-{dispute_id}-retract", action="retract",
+            ref=auto_ref, action="retract",
             target_ref=target.ref)
         report = ctx.workspace.ingest_rows(
             rows_from_records([record], f"dispute {dispute_id}"), org_code)
         if report.rejected_whole or report.receipt is None or report.receipt.last_seq is None:
-            reasons = "; ".join(f"{e.field}: {e.reason}" for e in report.errors)
+            reasons = "; ".join(f"{e.field}: {e.reason}" for e in report.errors) or (
+                f"ref {record.ref!r} was already filed; give the amendment a new ref")
             raise access.InvalidRequest(f"the correction was refused: {reasons}")
         return report.receipt.last_seq
 
-    correction = (body.correction.model_dump(exclude_none=True, exclude={"action",
-                                                                           "target_ref"})
-                  if body.correction else None)
-    with ctx.write_lock:
-        view = access.decide_dispute(ctx.workspace.store, ctx.access, org, dispute_id,
-                                     body.decision, body.note, ctx.today(),
-                                     correction=correction, file_correction=file_correction)
-    return dispute_out(view, ctx.today())
+    correction = body.correction.model_dump(exclude_none=True) if body.correction else None
+
+    def produce() -> DisputeOut:
+        with ctx.write_lock:
+            view = access.decide_dispute(ctx.workspace.store, ctx.access, org, dispute_id,
+                                         body.decision, body.note, ctx.today(),
+                                         correction=correction, file_correction=file_correction)
+        return dispute_out(view, ctx.today())
+
+    return idempotent(  # type: ignore[return-value]
+        ctx, caller, idempotency_key,
+        f"POST /org/disputes/{dispute_id}/decision\n{body.model_dump_json()}", 200, produce)

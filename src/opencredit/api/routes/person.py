@@ -10,13 +10,16 @@ from pydantic import BaseModel
 from opencredit import access
 from opencredit.api.deps import Ctx, PersonCaller
 from opencredit.api.filing import dispute_out
+from opencredit.api.idempotent import IdempotencyKey, idempotent
 from opencredit.api.responses import AUTHENTICATED, WITH_BODY, problems
 from opencredit.api.schemas import (
     ID_MAX,
+    SEQ_MAX,
     ConsentIn,
     DisputeIn,
     DisputeOut,
     FactorOut,
+    NoteIn,
     RecordOut,
     ReviewIn,
     ScoreOut,
@@ -84,13 +87,20 @@ def my_score(ctx: Ctx, caller: PersonCaller, policy: str) -> ScoreOut:
 
 
 @router.post("/consents", status_code=201, summary="Grant a partner consent",
-             responses={**problems(404), **WITH_BODY})
-def grant(ctx: Ctx, caller: PersonCaller, body: ConsentIn) -> access.Consent:
+             responses={**problems(404, 409), **WITH_BODY})
+def grant(ctx: Ctx, caller: PersonCaller, body: ConsentIn,
+          idempotency_key: IdempotencyKey = None) -> access.Consent:
     """Let one partner read one policy's score for one purpose, until a date."""
-    assert caller.subject is not None
-    policy = ctx.workspace.policy(body.policy)
-    return access.grant_consent(ctx.access, caller.subject, body.partner, policy, body.purpose,
-                                body.until, ctx.today(), showcase=body.showcase)
+    person = caller.subject
+    assert person is not None
+
+    def produce() -> access.Consent:
+        policy = ctx.workspace.policy(body.policy)
+        return access.grant_consent(ctx.access, person, body.partner, policy, body.purpose,
+                                    body.until, ctx.today(), showcase=body.showcase)
+
+    return idempotent(ctx, caller, idempotency_key, f"POST /me/consents\n{body.model_dump_json()}",
+                      201, produce)  # type: ignore[return-value]
 
 
 @router.get("/consents", summary="My consents")
@@ -102,11 +112,14 @@ def consents(ctx: Ctx, caller: PersonCaller) -> list[access.Consent]:
 
 @router.delete("/consents/{consent_id}", summary="Revoke a consent",
                responses=problems(404, 409))
-def revoke(ctx: Ctx, caller: PersonCaller, consent_id: Annotated[int, Path(ge=1, le=ID_MAX)]
-           ) -> access.Consent:
+def revoke(ctx: Ctx, caller: PersonCaller, consent_id: Annotated[int, Path(ge=1, le=ID_MAX)],
+           idempotency_key: IdempotencyKey = None) -> access.Consent:
     """Revoke at once; the consent stays in the file as revoked."""
-    assert caller.subject is not None
-    return access.revoke_consent(ctx.access, caller.subject, consent_id, ctx.today())
+    person = caller.subject
+    assert person is not None
+    return idempotent(  # type: ignore[return-value]
+        ctx, caller, idempotency_key, f"DELETE /me/consents/{consent_id}", 200,
+        lambda: access.revoke_consent(ctx.access, person, consent_id, ctx.today()))
 
 
 @router.get("/inquiries", summary="Who looked at my score")
@@ -118,13 +131,20 @@ def inquiries(ctx: Ctx, caller: PersonCaller) -> list[access.Inquiry]:
 
 @router.post("/disputes", status_code=201, summary="Dispute one of my records",
              responses={**problems(404, 409), **WITH_BODY})
-def dispute(ctx: Ctx, caller: PersonCaller, body: DisputeIn) -> DisputeOut:
+def dispute(ctx: Ctx, caller: PersonCaller, body: DisputeIn,
+            idempotency_key: IdempotencyKey = None) -> DisputeOut:
     """Unresolved after 30 days, the disputed record stops counting until it is resolved."""
-    assert caller.subject is not None
-    with ctx.write_lock:
-        view = access.open_dispute(ctx.workspace.store, ctx.access, caller.subject, body.seq,
-                                   body.reason, ctx.today())
-    return dispute_out(view, ctx.today())
+    person = caller.subject
+    assert person is not None
+
+    def produce() -> DisputeOut:
+        with ctx.write_lock:
+            view = access.open_dispute(ctx.workspace.store, ctx.access, person, body.seq,
+                                       body.reason, ctx.today())
+        return dispute_out(view, ctx.today())
+
+    return idempotent(ctx, caller, idempotency_key, f"POST /me/disputes\n{body.model_dump_json()}",
+                      201, produce)  # type: ignore[return-value]
 
 
 @router.get("/disputes", summary="My disputes")
@@ -135,22 +155,48 @@ def disputes(ctx: Ctx, caller: PersonCaller) -> list[DisputeOut]:
     return [dispute_out(d, today) for d in access.disputes_for_person(ctx.access, caller.subject)]
 
 
+@router.post("/disputes/{dispute_id}/notes", summary="Add a note to one of my disputes",
+             responses={**problems(404, 409), **WITH_BODY})
+def note(ctx: Ctx, caller: PersonCaller, dispute_id: Annotated[int, Path(ge=1, le=SEQ_MAX)],
+         body: NoteIn, idempotency_key: IdempotencyKey = None) -> DisputeOut:
+    """The note joins the dispute's history, which the filing organisation sees too."""
+    person = caller.subject
+    assert person is not None
+
+    def produce() -> DisputeOut:
+        view = access.note_dispute(ctx.access, person, dispute_id, body.note, ctx.today())
+        return dispute_out(view, ctx.today())
+
+    return idempotent(  # type: ignore[return-value]
+        ctx, caller, idempotency_key,
+        f"POST /me/disputes/{dispute_id}/notes\n{body.model_dump_json()}", 200, produce)
+
+
 @router.post("/reviews", status_code=201, summary="Ask for human review of a score",
-             responses={**problems(404), **WITH_BODY})
-def review(ctx: Ctx, caller: PersonCaller, body: ReviewIn) -> access.Review:
+             responses={**problems(404, 409), **WITH_BODY})
+def review(ctx: Ctx, caller: PersonCaller, body: ReviewIn,
+           idempotency_key: IdempotencyKey = None) -> access.Review:
     """The scoring provider answers in writing; both stay in the file (GDPR Art. 22)."""
-    assert caller.subject is not None
-    policy = ctx.workspace.policy(body.policy)
-    if policy.owner is None:
-        raise access.InvalidRequest(f"policy {policy.key} names no owner to answer for it")
-    return access.request_review(ctx.access, caller.subject, policy.key, body.message,
-                                 ctx.today(), policy.owner)
+    person = caller.subject
+    assert person is not None
+
+    def produce() -> access.Review:
+        policy = ctx.workspace.policy(body.policy)
+        if policy.owner is None:
+            raise access.InvalidRequest(f"policy {policy.key} names no owner to answer for it")
+        return access.request_review(ctx.access, person, policy.key, body.message,
+                                     ctx.today(), policy.owner)
+
+    return idempotent(ctx, caller, idempotency_key, f"POST /me/reviews\n{body.model_dump_json()}",
+                      201, produce)  # type: ignore[return-value]
 
 
 @router.post("/shares", status_code=201, summary="Create a share link",
              responses={**problems(404), **WITH_BODY})
 def share(ctx: Ctx, caller: PersonCaller, body: ShareIn) -> ShareOut:
-    """A signed, expiring, revocable link showing one policy's score and band, nothing else."""
+    """A signed, expiring, revocable link showing one policy's score and band, nothing else.
+
+    No Idempotency-Key here: the response holds the link's token, which is not stored."""
     assert caller.subject is not None
     policy = ctx.workspace.policy(body.policy)
     s = access.create_share(ctx.access, ctx.secret, caller.subject, policy.key, body.until,
@@ -162,7 +208,11 @@ def share(ctx: Ctx, caller: PersonCaller, body: ShareIn) -> ShareOut:
 
 @router.delete("/shares/{share_id}", summary="Revoke a share link",
                responses=problems(404, 409))
-def unshare(ctx: Ctx, caller: PersonCaller, share_id: str) -> access.Share:
+def unshare(ctx: Ctx, caller: PersonCaller, share_id: Annotated[str, Path(max_length=64)],
+            idempotency_key: IdempotencyKey = None) -> access.Share:
     """The link stops working at once."""
-    assert caller.subject is not None
-    return access.revoke_share(ctx.access, caller.subject, share_id, ctx.today())
+    person = caller.subject
+    assert person is not None
+    return idempotent(  # type: ignore[return-value]
+        ctx, caller, idempotency_key, f"DELETE /me/shares/{share_id}", 200,
+        lambda: access.revoke_share(ctx.access, person, share_id, ctx.today()))

@@ -8,6 +8,7 @@ from fastapi import APIRouter, Path
 
 from opencredit import access
 from opencredit.api.deps import Ctx, ScoringCaller
+from opencredit.api.idempotent import IdempotencyKey, idempotent
 from opencredit.api.responses import AUTHENTICATED, WITH_BODY, problems
 from opencredit.api.schemas import ID_MAX, AnswerIn
 
@@ -25,7 +26,11 @@ def reviews(ctx: Ctx, caller: ScoringCaller, unanswered_only: bool = False
 @router.post("/reviews/{review_id}/answer", summary="Answer a review request in writing",
              responses={**problems(404, 409), **WITH_BODY})
 def answer(ctx: Ctx, caller: ScoringCaller, review_id: Annotated[int, Path(ge=1, le=ID_MAX)],
-           body: AnswerIn) -> access.Review:
+           body: AnswerIn, idempotency_key: IdempotencyKey = None) -> access.Review:
     """The answer stays in the person's file beside the request."""
-    assert caller.subject is not None
-    return access.answer_review(ctx.access, caller.subject, review_id, body.answer, ctx.today())
+    org = caller.subject
+    assert org is not None
+    return idempotent(  # type: ignore[return-value]
+        ctx, caller, idempotency_key,
+        f"POST /provider/reviews/{review_id}/answer\n{body.model_dump_json()}", 200,
+        lambda: access.answer_review(ctx.access, org, review_id, body.answer, ctx.today()))
