@@ -119,8 +119,11 @@ def main() -> None:
     n_records = ledger_export(nation_dir, ledger)
     persons = nation_dir / "persons.parquet"
     policy = load_policy(PUBLISHED_DIR / "lending.toml")
-    print(f"{args.persons:,} persons, {n_records:,} records; policy {policy.key}; "
-          f"median of {args.runs} runs", file=sys.stderr)
+    print(
+        f"{args.persons:,} persons, {n_records:,} records; policy {policy.key}; "
+        f"median of {args.runs} runs",
+        file=sys.stderr,
+    )
 
     hand_sql = HAND_SQL.format(as_of=AS_OF, ledger=ledger, persons=persons)
     timed = interleaved(
@@ -131,11 +134,16 @@ def main() -> None:
     (t_hand, hand), (t_engine, ours) = timed["hand"], timed["engine"]
     assert isinstance(hand, pa.Table) and isinstance(ours, pa.Table)
     diff = pc.max(pc.abs(pc.subtract(ours.column("raw"), hand.column("raw")))).as_py()
-    same = (ours.column("person").equals(hand.column("person")) and diff < 1e-6
-            and ours.column("band").equals(hand.column("band")))
+    same = (
+        ours.column("person").equals(hand.column("person"))
+        and diff < 1e-6
+        and ours.column("band").equals(hand.column("band"))
+    )
     print(f"hand-written DuckDB query : {t_hand:8.2f} s")
-    print(f"opencredit full rebuild   : {t_engine:8.2f} s  "
-          f"({n_records / t_engine / 1e6:.1f} M records/s)")
+    print(
+        f"opencredit full rebuild   : {t_engine:8.2f} s  "
+        f"({n_records / t_engine / 1e6:.1f} M records/s)"
+    )
     print(f"ratio rebuild / hand      : {t_engine / t_hand:8.2f}  (goal <= 1.00)")
     print(f"same scores               : {same} (max |diff| {diff:.2e})")
     if not same:

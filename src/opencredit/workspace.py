@@ -50,8 +50,13 @@ class RebuildResult:
 class Workspace:
     """The library's front door: one data directory, one store, its policies."""
 
-    def __init__(self, data_dir: str | Path | None = None, *, create: bool = False,
-                 database_url: str | None = None) -> None:
+    def __init__(
+        self,
+        data_dir: str | Path | None = None,
+        *,
+        create: bool = False,
+        database_url: str | None = None,
+    ) -> None:
         self.data_dir = data_dir_from_env(data_dir)
         url = database_url or os.environ.get("OPENCREDIT_DATABASE_URL")
         db = self.data_dir / "ledger.sqlite"
@@ -64,8 +69,9 @@ class Workspace:
         self._policies: dict[str, Policy] | None = None
 
     @classmethod
-    def init(cls, data_dir: str | Path | None = None, *,
-             database_url: str | None = None) -> Workspace:
+    def init(
+        cls, data_dir: str | Path | None = None, *, database_url: str | None = None
+    ) -> Workspace:
         """Create the data directory and install the published policies."""
         ws = cls(data_dir, create=True, database_url=database_url)
         for policy in published_policies():
@@ -87,8 +93,9 @@ class Workspace:
     def policies(self) -> dict[str, Policy]:
         """Installed policies by key (``id@version``)."""
         if self._policies is None:
-            self._policies = {key: parse_policy(doc, key)
-                              for key, doc in self.store.policy_documents().items()}
+            self._policies = {
+                key: parse_policy(doc, key) for key, doc in self.store.policy_documents().items()
+            }
         return self._policies
 
     def install_policy(self, policy: Policy | str | Path) -> Policy:
@@ -113,8 +120,10 @@ class Workspace:
             return self.policies[name]
         versions = [p for p in self.policies.values() if p.id == name]
         if not versions:
-            raise UnknownName(f"no installed policy {name!r}; installed: "
-                              f"{', '.join(sorted(self.policies)) or 'none'}")
+            raise UnknownName(
+                f"no installed policy {name!r}; installed: "
+                f"{', '.join(sorted(self.policies)) or 'none'}"
+            )
         return max(versions, key=lambda p: p.version)
 
     def engine(self) -> IncrementalEngine:
@@ -131,21 +140,19 @@ class Workspace:
         from opencredit.catalog import Domain
         from opencredit.registry import parse_org_code
 
-        org = Organisation(parse_org_code(code).value, name,
-                           tuple(Domain(d).value for d in domains))
+        org = Organisation(
+            parse_org_code(code).value, name, tuple(Domain(d).value for d in domains)
+        )
         self.store.add_organisation(org)
         return org
 
     def ingest(self, path: str | Path, provider: str, *, partial: bool = False) -> IngestReport:
         """File a provider's records; factor state is updated in the same transaction."""
-        return ingest_file(self.store, path, provider, partial=partial,
-                           terms=self.engine().maker())
+        return ingest_file(self.store, path, provider, partial=partial, terms=self.engine().maker())
 
-    def ingest_rows(self, raw: RawRows, provider: str, *, partial: bool = False
-                    ) -> IngestReport:
+    def ingest_rows(self, raw: RawRows, provider: str, *, partial: bool = False) -> IngestReport:
         """File rows already read (from an HTTP body, say) exactly as a file's rows."""
-        return ingest_rows(self.store, raw, provider, partial=partial,
-                           terms=self.engine().maker())
+        return ingest_rows(self.store, raw, provider, partial=partial, terms=self.engine().maker())
 
     def ledger(self, up_to: int | None = None) -> pa.Table:
         """The whole ledger (up to ``up_to``) as one Arrow table."""
@@ -157,8 +164,14 @@ class Workspace:
     def disputes_table(self) -> pa.Table:
         """Every dispute as an Arrow table for the batch engine."""
         ds = self.store.disputes()
-        return pa.table({"seq": [d.seq for d in ds], "opened": [d.opened for d in ds],
-                         "resolved": [d.resolved for d in ds]}, schema=DISPUTE_SCHEMA)
+        return pa.table(
+            {
+                "seq": [d.seq for d in ds],
+                "opened": [d.opened for d in ds],
+                "resolved": [d.resolved for d in ds],
+            },
+            schema=DISPUTE_SCHEMA,
+        )
 
     def disputes_by_seq(self, person: str) -> dict[int, list[Dispute]]:
         """A person's disputes, by disputed record."""
@@ -183,19 +196,36 @@ class Workspace:
     def explain(self, person: str, policy: str, as_of: dt.date | None = None) -> ScoreResult:
         """The score with every factor, its records and the reasons."""
         pid = self._person(person)
-        return explain(self.policy(policy), pid, self.store.records_for(pid), as_of or today(),
-                       self.disputes_by_seq(pid))
+        return explain(
+            self.policy(policy),
+            pid,
+            self.store.records_for(pid),
+            as_of or today(),
+            self.disputes_by_seq(pid),
+        )
 
-    def what_if(self, person: str, policy: str, as_of: dt.date | None = None,
-                **changes: object) -> WhatIf:
+    def what_if(
+        self, person: str, policy: str, as_of: dt.date | None = None, **changes: object
+    ) -> WhatIf:
         """The score if records were retracted, expired or added (see scoring.explain)."""
         pid = self._person(person)
-        return what_if(self.policy(policy), pid, self.store.records_for(pid), as_of or today(),
-                       disputes=self.disputes_by_seq(pid), **changes)  # type: ignore[arg-type]
+        return what_if(
+            self.policy(policy),
+            pid,
+            self.store.records_for(pid),
+            as_of or today(),
+            disputes=self.disputes_by_seq(pid),
+            **changes,
+        )  # type: ignore[arg-type]
 
-    def rebuild(self, as_of: dt.date | None = None, policies: Iterable[str] | None = None,
-                *, state: bool = False,
-                progress: Callable[[str], None] | None = None) -> list[RebuildResult]:
+    def rebuild(
+        self,
+        as_of: dt.date | None = None,
+        policies: Iterable[str] | None = None,
+        *,
+        state: bool = False,
+        progress: Callable[[str], None] | None = None,
+    ) -> list[RebuildResult]:
         """Recompute every score from the ledger with the batch engine and store them.
 
         With ``state`` the incremental engine's factor state is rebuilt from the ledger too.
@@ -210,8 +240,9 @@ class Workspace:
         for policy in chosen:
             if progress:
                 progress(policy.key)
-            scores = score_population(policy, records, persons, as_of, disputes=disputes,
-                                      up_to=up_to)
+            scores = score_population(
+                policy, records, persons, as_of, disputes=disputes, up_to=up_to
+            )
             self.store.write_scores(policy.key, as_of, up_to, scores)
             if state:
                 self.engine().rebuild_state(policy, records)

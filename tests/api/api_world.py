@@ -28,11 +28,13 @@ from opencredit.api.filing import rows_from_records
 from opencredit.api.schemas import RecordIn
 from opencredit.api.settings import Settings
 from opencredit.ledger.store import PERSON_SCHEMA
+from opencredit.policies.model import published_policies
 from opencredit.registry import make_org_code, make_resident_id
 from opencredit.workspace import Workspace
 
 TODAY = dt.date(2026, 3, 1)
-SESAME, LENDING, RONGCHENG = "sesame-2015", "lending", "rongcheng"
+#: Each published policy's owner: the scoring provider that answers for it.
+OWNERS = {p.id: p.owner for p in published_policies()}
 
 PERSON_A = make_resident_id("110101", dt.date(1990, 5, 17), 11)
 PERSON_B = make_resident_id("110101", dt.date(1985, 2, 3), 22)
@@ -43,19 +45,27 @@ STRANGER = make_resident_id("310104", dt.date(2001, 1, 1), 44)
 #: The crowd for the regulator: in province 11, 12 with no records (lending: Fair) and 12 with
 #: three repayments each (Good); in provinces 44 and 31, three more each with no records (Fair).
 #: So the lending distribution has small cells in two provinces and one band left to show.
-CROWD_IDLE = [make_resident_id("110102", dt.date(1970, 1, 1) + dt.timedelta(days=97 * n), n)
-              for n in range(1, 13)]
-CROWD_GOOD = [make_resident_id("110102", dt.date(1971, 1, 1) + dt.timedelta(days=89 * n), n)
-              for n in range(13, 25)]
-CROWD_SOUTH = [make_resident_id("440301", dt.date(1975, 1, 1) + dt.timedelta(days=91 * n), n)
-               for n in range(1, 4)]
-CROWD_EAST = [make_resident_id("310101", dt.date(1980, 1, 1) + dt.timedelta(days=83 * n), n)
-              for n in range(1, 4)]
+CROWD_IDLE = [
+    make_resident_id("110102", dt.date(1970, 1, 1) + dt.timedelta(days=97 * n), n)
+    for n in range(1, 13)
+]
+CROWD_GOOD = [
+    make_resident_id("110102", dt.date(1971, 1, 1) + dt.timedelta(days=89 * n), n)
+    for n in range(13, 25)
+]
+CROWD_SOUTH = [
+    make_resident_id("440301", dt.date(1975, 1, 1) + dt.timedelta(days=91 * n), n)
+    for n in range(1, 4)
+]
+CROWD_EAST = [
+    make_resident_id("310101", dt.date(1980, 1, 1) + dt.timedelta(days=83 * n), n)
+    for n in range(1, 4)
+]
 
 ORG_F = make_org_code("110000", 101)  # a bank: finance only
 ORG_T = make_org_code("110000", 102)  # a traffic police bureau: traffic only
-ORG_S = make_org_code("330100", 20000000)  # sesame-2015's owner (see its TOML)
-ORG_S2 = make_org_code("110000", 20000001)  # lending's owner
+ORG_S = OWNERS["sesame-2015"]
+ORG_S2 = OWNERS["lending"]  # another scoring provider, so S has reviews it may not answer
 ORG_P = make_org_code("310000", 201)  # a lender
 ORG_Q = make_org_code("310000", 202)  # a dating site
 
@@ -78,12 +88,15 @@ KEYS: dict[str, tuple[str, str | None]] = {
 SEED_RECORDS: dict[str, tuple[str, dict]] = {
     "A_repaid": (ORG_F, dict(person=PERSON_A, kind="loan_repaid", occurred="2025-06-01")),
     "A_repaid2": (ORG_F, dict(person=PERSON_A, kind="loan_repaid", occurred="2025-09-01")),
-    "A_missed": (ORG_F, dict(person=PERSON_A, kind="payment_missed", occurred="2025-11-10",
-                            value=12)),
-    "A_speeding": (ORG_T, dict(person=PERSON_A, kind="speeding", occurred="2025-12-01",
-                               value=20)),
-    "B_missed": (ORG_F, dict(person=PERSON_B, kind="payment_missed", occurred="2025-10-01",
-                            value=40)),
+    "A_missed": (
+        ORG_F,
+        dict(person=PERSON_A, kind="payment_missed", occurred="2025-11-10", value=12),
+    ),
+    "A_speeding": (ORG_T, dict(person=PERSON_A, kind="speeding", occurred="2025-12-01", value=20)),
+    "B_missed": (
+        ORG_F,
+        dict(person=PERSON_B, kind="payment_missed", occurred="2025-10-01", value=40),
+    ),
     "B_red_light": (ORG_T, dict(person=PERSON_B, kind="red_light", occurred="2026-01-15")),
 }
 
@@ -140,19 +153,31 @@ class World:
 def build_world(data: Path) -> dict:
     """Make the world's data directory; returns tokens, key ids and seeded seqs."""
     with Workspace.init(data) as ws:
-        people = [PERSON_A, PERSON_B, PERSON_C, *CROWD_IDLE, *CROWD_GOOD, *CROWD_SOUTH,
-                  *CROWD_EAST]
-        ws.store.add_persons(pa.table({
-            "id": people,
-            "region": [p[:6] for p in people],
-            "birth_date": [dt.date(int(p[6:10]), int(p[10:12]), int(p[12:14])) for p in people],
-            "sex": ["M" if int(p[16]) % 2 else "F" for p in people],
-        }, schema=PERSON_SCHEMA))
+        people = [PERSON_A, PERSON_B, PERSON_C, *CROWD_IDLE, *CROWD_GOOD, *CROWD_SOUTH, *CROWD_EAST]
+        ws.store.add_persons(
+            pa.table(
+                {
+                    "id": people,
+                    "region": [p[:6] for p in people],
+                    "birth_date": [
+                        dt.date(int(p[6:10]), int(p[10:12]), int(p[12:14])) for p in people
+                    ],
+                    "sex": ["M" if int(p[16]) % 2 else "F" for p in people],
+                },
+                schema=PERSON_SCHEMA,
+            )
+        )
         ws.register_provider(ORG_F, "Example Bank", ["finance"])
         ws.register_provider(ORG_T, "Example Traffic Police", ["traffic"])
-        crowd = [(ORG_F, f"crowd-{i}-{n}", dict(person=p, kind="loan_repaid",
-                                               occurred=f"2025-{n + 10}-01"))
-                 for i, p in enumerate(CROWD_GOOD) for n in range(3)]
+        crowd = [
+            (
+                ORG_F,
+                f"crowd-{i}-{n}",
+                dict(person=p, kind="loan_repaid", occurred=f"2025-{n + 10}-01"),
+            )
+            for i, p in enumerate(CROWD_GOOD)
+            for n in range(3)
+        ]
         seeds = [(org, ref, fields) for ref, (org, fields) in SEED_RECORDS.items()] + crowd
         seq = {}
         for org in (ORG_F, ORG_T):  # one batch per provider: each filing costs a DuckDB pass
@@ -165,8 +190,7 @@ def build_world(data: Path) -> dict:
         tokens, key_ids = {}, {}
         with AccessStore(access_url(data)) as store:
             for name, (role, subject) in KEYS.items():
-                caller, token = create_key(store, role, subject, f"test {name}",
-                                           ledger=ws.store)
+                caller, token = create_key(store, role, subject, f"test {name}", ledger=ws.store)
                 tokens[name], key_ids[name] = token, caller.key_id
             revoke_key(store, key_ids["revoked"])
     return dict(tokens=tokens, key_ids=key_ids, seq=seq)
@@ -178,8 +202,7 @@ def open_world(template: Template, data: Path, **settings) -> Iterator[World]:
     shutil.copytree(template.data, data)
     app = create_app(Settings(data=data, **settings))
     with TestClient(app) as client:
-        yield World(data, client, dict(template.tokens), dict(template.key_ids),
-                    dict(template.seq))
+        yield World(data, client, dict(template.tokens), dict(template.key_ids), dict(template.seq))
 
 
 @dataclass(frozen=True)
@@ -191,5 +214,3 @@ class Template:
     tokens: dict[str, str]
     key_ids: dict[str, str]
     seq: dict[str, int]
-
-

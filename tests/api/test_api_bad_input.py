@@ -24,6 +24,7 @@ def rec(**fields) -> dict:
 @pytest.fixture
 def unchanged(world: World) -> Iterator[World]:
     """The session world, checked afterwards: no record, consent or share was added."""
+
     def state() -> tuple:
         mine = world.client.get("/me/file", headers=world.h("A")).json()
         return world.count(), len(mine["consents"]), len(mine["shares"]), len(mine["reviews"])
@@ -45,16 +46,24 @@ def detail(response) -> str:
 @pytest.mark.parametrize("path", ["/records", "/records/batch", "/me/consents"])
 def test_malformed_json(unchanged: World, path: str) -> None:
     who = "A" if path.startswith("/me") else "F"
-    r = post(unchanged, path, who, content=b'{"person": "x", "ref": }',
-             headers={"Content-Type": "application/json"})
+    r = post(
+        unchanged,
+        path,
+        who,
+        content=b'{"person": "x", "ref": }',
+        headers={"Content-Type": "application/json"},
+    )
     assert r.status_code == 422
-    assert detail(r) == ("invalid request: body: not valid JSON at character 23: "
-                         "Expecting value")
+    assert detail(r) == ("invalid request: body: not valid JSON at character 23: Expecting value")
 
 
 def test_body_that_is_not_utf8(unchanged: World) -> None:
-    r = post(unchanged, "/records", content=b'{"ref": "\xff\xfe"}',
-             headers={"Content-Type": "application/json"})
+    r = post(
+        unchanged,
+        "/records",
+        content=b'{"ref": "\xff\xfe"}',
+        headers={"Content-Type": "application/json"},
+    )
     assert r.status_code == 422
     assert "not UTF-8 text" in detail(r) and "send JSON encoded as UTF-8" in detail(r)
 
@@ -65,20 +74,33 @@ def test_json_that_is_not_an_object(unchanged: World) -> None:
 
 
 # wrong types, unknown and missing fields ---------------------------------------------------------
-@pytest.mark.parametrize(("path", "who", "body", "field", "says"), [
-    ("/records", "F", rec(value="three"), "value", "valid number"),
-    ("/records", "F", rec(ref=12), "ref", "valid string"),
-    ("/records/batch", "F", {"records": [rec()], "partial": "maybe"}, "partial", "boolean"),
-    ("/records/batch", "F", {"records": rec()}, "records", "valid list"),
-    ("/records/batch", "F", {"records": []}, "records", "at least 1 item"),
-    ("/me/disputes", "A", {"seq": "first", "reason": "x"}, "seq", "valid integer"),
-    ("/me/disputes", "A", {"seq": 0, "reason": "x"}, "seq", "greater than or equal to 1"),
-    ("/me/disputes", "A", {"seq": 2**70, "reason": "x"}, "seq", "less than or equal to"),
-    ("/me/consents", "A", {"partner": ORG_P, "policy": "lending", "purpose": "lending",
-                           "until": 20270101}, "until", "date"),
-    ("/me/consents", "A", {"partner": ORG_P, "policy": "lending", "purpose": ["lending"],
-                           "until": "2027-01-01"}, "purpose", "valid string"),
-])
+@pytest.mark.parametrize(
+    ("path", "who", "body", "field", "says"),
+    [
+        ("/records", "F", rec(value="three"), "value", "valid number"),
+        ("/records", "F", rec(ref=12), "ref", "valid string"),
+        ("/records/batch", "F", {"records": [rec()], "partial": "maybe"}, "partial", "boolean"),
+        ("/records/batch", "F", {"records": rec()}, "records", "valid list"),
+        ("/records/batch", "F", {"records": []}, "records", "at least 1 item"),
+        ("/me/disputes", "A", {"seq": "first", "reason": "x"}, "seq", "valid integer"),
+        ("/me/disputes", "A", {"seq": 0, "reason": "x"}, "seq", "greater than or equal to 1"),
+        ("/me/disputes", "A", {"seq": 2**70, "reason": "x"}, "seq", "less than or equal to"),
+        (
+            "/me/consents",
+            "A",
+            {"partner": ORG_P, "policy": "lending", "purpose": "lending", "until": 20270101},
+            "until",
+            "date",
+        ),
+        (
+            "/me/consents",
+            "A",
+            {"partner": ORG_P, "policy": "lending", "purpose": ["lending"], "until": "2027-01-01"},
+            "purpose",
+            "valid string",
+        ),
+    ],
+)
 def test_wrong_types_name_the_field(unchanged: World, path, who, body, field, says) -> None:
     r = post(unchanged, path, who, json=body)
     assert r.status_code == 422, r.text
@@ -87,59 +109,93 @@ def test_wrong_types_name_the_field(unchanged: World, path, who, body, field, sa
     assert says in errors[0]["message"] and f"{field}: " in detail(r)
 
 
-@pytest.mark.parametrize(("path", "who", "body", "field"), [
-    ("/records", "F", rec(colour="red"), "colour"),
-    ("/records/batch", "F", {"records": [rec(), rec(persn=PERSON_A)]}, "records.1.persn"),
-    ("/records/batch", "F", {"records": [rec()], "partially": True}, "partially"),
-    ("/me/consents", "A", {"partner": ORG_P, "policy": "lending", "purpose": "lending",
-                           "until": "2027-01-01", "person": PERSON_A}, "person"),
-    ("/me/shares", "A", {"policy": "lending", "until": "2027-01-01", "public": True}, "public"),
-    ("/admin/keys", "admin", {"role": "regulator", "scope": "all"}, "scope"),
-])
+@pytest.mark.parametrize(
+    ("path", "who", "body", "field"),
+    [
+        ("/records", "F", rec(colour="red"), "colour"),
+        ("/records/batch", "F", {"records": [rec(), rec(persn=PERSON_A)]}, "records.1.persn"),
+        ("/records/batch", "F", {"records": [rec()], "partially": True}, "partially"),
+        (
+            "/me/consents",
+            "A",
+            {
+                "partner": ORG_P,
+                "policy": "lending",
+                "purpose": "lending",
+                "until": "2027-01-01",
+                "person": PERSON_A,
+            },
+            "person",
+        ),
+        ("/me/shares", "A", {"policy": "lending", "until": "2027-01-01", "public": True}, "public"),
+        ("/admin/keys", "admin", {"role": "regulator", "scope": "all"}, "scope"),
+    ],
+)
 def test_unknown_fields_are_refused_by_name(unchanged: World, path, who, body, field) -> None:
     r = post(unchanged, path, who, json=body)
     assert r.status_code == 422
-    assert r.json()["errors"] == [{
-        "field": field, "type": "extra_forbidden",
-        "message": f"unknown field {field.split('.')[-1]!r}; check its spelling against the "
-                   "schema"}]
+    assert r.json()["errors"] == [
+        {
+            "field": field,
+            "type": "extra_forbidden",
+            "message": f"unknown field {field.split('.')[-1]!r}; check its spelling against the "
+            "schema",
+        }
+    ]
 
 
-@pytest.mark.parametrize(("path", "who", "body", "missing"), [
-    ("/records", "F", {"person": PERSON_A, "kind": "loan_repaid", "occurred": "2026-01-01"},
-     ["ref"]),
-    ("/me/consents", "A", {"partner": ORG_P, "policy": "lending"}, ["purpose", "until"]),
-    ("/me/disputes", "A", {}, ["seq", "reason"]),
-    ("/org/disputes/1/decision", "F", {"decision": "confirm"}, ["note"]),
-])
+@pytest.mark.parametrize(
+    ("path", "who", "body", "missing"),
+    [
+        (
+            "/records",
+            "F",
+            {"person": PERSON_A, "kind": "loan_repaid", "occurred": "2026-01-01"},
+            ["ref"],
+        ),
+        ("/me/consents", "A", {"partner": ORG_P, "policy": "lending"}, ["purpose", "until"]),
+        ("/me/disputes", "A", {}, ["seq", "reason"]),
+        ("/org/disputes/1/decision", "F", {"decision": "confirm"}, ["note"]),
+    ],
+)
 def test_missing_fields_are_named(unchanged: World, path, who, body, missing) -> None:
     r = post(unchanged, path, who, json=body)
     assert r.status_code == 422
     assert [(e["field"], e["message"]) for e in r.json()["errors"]] == [
-        (m, "Field required") for m in missing]
+        (m, "Field required") for m in missing
+    ]
 
 
 def test_missing_row_fields_are_named_per_record(unchanged: World) -> None:
-    r = post(unchanged, "/records/batch", json={"records": [
-        rec(), {"ref": unique(), "kind": "loan_repaid"}]})
+    r = post(
+        unchanged,
+        "/records/batch",
+        json={"records": [rec(), {"ref": unique(), "kind": "loan_repaid"}]},
+    )
     assert r.status_code == 422
-    assert {(e["index"], e["field"]) for e in r.json()["errors"]} == {(2, "person"),
-                                                                       (2, "occurred")}
+    assert {(e["index"], e["field"]) for e in r.json()["errors"]} == {
+        (2, "person"),
+        (2, "occurred"),
+    }
 
 
 # identifiers -------------------------------------------------------------------------------------
-@pytest.mark.parametrize(("value", "says"), [
-    ("11010119900517011", "has 17 characters; expected 18"),
-    ("1101A1199005170112", "character 5 is 'A'; the first 17 characters must be digits"),
-    ("990101199005170112", "region 990101 starts with 99, which is not a province code"),
-    ("110101199013320011", "birth date 19901332 is not a real date (YYYYMMDD)"),
-    ("110101199005170113", "check character is '3', expected '2'"),
-])
+@pytest.mark.parametrize(
+    ("value", "says"),
+    [
+        ("11010119900517011", "has 17 characters; expected 18"),
+        ("1101A1199005170112", "character 5 is 'A'; the first 17 characters must be digits"),
+        ("990101199005170112", "region 990101 starts with 99, which is not a province code"),
+        ("110101199013320011", "birth date 19901332 is not a real date (YYYYMMDD)"),
+        ("110101199005170113", "check character is '3', expected '2'"),
+    ],
+)
 def test_invalid_resident_ids_say_which_part_is_wrong(unchanged: World, value, says) -> None:
     """In a partner's read, a filed record, and a new key: the same explanation."""
     w = unchanged
-    read = w.client.get(f"/scores/{value}", headers=w.h("P"),
-                        params={"policy": "lending", "purpose": "lending"})
+    read = w.client.get(
+        f"/scores/{value}", headers=w.h("P"), params={"policy": "lending", "purpose": "lending"}
+    )
     assert read.status_code == 422 and says in detail(read)
     filed = post(w, "/records", json=rec(person=value))
     assert filed.status_code == 422
@@ -151,11 +207,19 @@ def test_invalid_resident_ids_say_which_part_is_wrong(unchanged: World, value, s
 
 def test_invalid_org_code_in_a_consent_names_the_bad_part(unchanged: World) -> None:
     bad = ORG_P[:-1] + ("0" if ORG_P[-1] != "0" else "1")
-    r = post(unchanged, "/me/consents", "A", json={
-        "partner": bad, "policy": "lending", "purpose": "lending", "until": "2027-01-01"})
+    r = post(
+        unchanged,
+        "/me/consents",
+        "A",
+        json={"partner": bad, "policy": "lending", "purpose": "lending", "until": "2027-01-01"},
+    )
     assert r.status_code == 422 and "check character is" in detail(r)
-    r = post(unchanged, "/me/consents", "A", json={
-        "partner": "short", "policy": "lending", "purpose": "lending", "until": "2027-01-01"})
+    r = post(
+        unchanged,
+        "/me/consents",
+        "A",
+        json={"partner": "short", "policy": "lending", "purpose": "lending", "until": "2027-01-01"},
+    )
     assert r.status_code == 422 and r.json()["errors"][0]["field"] == "partner"
 
 
@@ -167,33 +231,52 @@ def test_a_person_key_for_an_unregistered_person(unchanged: World) -> None:
 
 
 # policies ----------------------------------------------------------------------------------------
-@pytest.mark.parametrize(("method", "path", "who", "body"), [
-    ("GET", "/policies/nope", None, None),
-    ("GET", "/me/scores/nope", "A", None),
-    ("POST", "/me/consents", "A", {"partner": ORG_P, "policy": "nope", "purpose": "lending",
-                                   "until": "2027-01-01"}),
-    ("POST", "/me/shares", "A", {"policy": "nope", "until": "2027-01-01"}),
-    ("POST", "/me/reviews", "A", {"policy": "nope", "message": "why?"}),
-    ("GET", "/showcase?policy=nope", "Q", None),
-    ("GET", "/regulator/distribution?policy=nope", "R", None),
-    ("GET", f"/scores/{PERSON_A}?policy=nope&purpose=lending", "P", None),
-])
-def test_unknown_policy_is_404_listing_the_installed(unchanged: World, method, path, who,
-                                                     body) -> None:
+@pytest.mark.parametrize(
+    ("method", "path", "who", "body"),
+    [
+        ("GET", "/policies/nope", None, None),
+        ("GET", "/me/scores/nope", "A", None),
+        (
+            "POST",
+            "/me/consents",
+            "A",
+            {"partner": ORG_P, "policy": "nope", "purpose": "lending", "until": "2027-01-01"},
+        ),
+        ("POST", "/me/shares", "A", {"policy": "nope", "until": "2027-01-01"}),
+        ("POST", "/me/reviews", "A", {"policy": "nope", "message": "why?"}),
+        ("GET", "/showcase?policy=nope", "Q", None),
+        ("GET", "/regulator/distribution?policy=nope", "R", None),
+        ("GET", f"/scores/{PERSON_A}?policy=nope&purpose=lending", "P", None),
+    ],
+)
+def test_unknown_policy_is_404_listing_the_installed(
+    unchanged: World, method, path, who, body
+) -> None:
     headers = unchanged.h(who) if who else {}
     r = unchanged.client.request(method, path, headers=headers, json=body)
     assert r.status_code == 404
-    assert detail(r) == ("no installed policy 'nope'; installed: lending@1, rongcheng@1, "
-                         "sesame-2015@1")
+    assert detail(r) == (
+        "no installed policy 'nope'; installed: lending@1, rongcheng@1, sesame-2015@1"
+    )
 
 
 def test_a_purpose_the_policy_does_not_allow(unchanged: World) -> None:
-    r = post(unchanged, "/me/consents", "A", json={
-        "partner": ORG_P, "policy": "lending", "purpose": "dating_profile",
-        "until": "2027-01-01"})
+    r = post(
+        unchanged,
+        "/me/consents",
+        "A",
+        json={
+            "partner": ORG_P,
+            "policy": "lending",
+            "purpose": "dating_profile",
+            "until": "2027-01-01",
+        },
+    )
     assert r.status_code == 422
-    assert detail(r) == ("policy lending@1 may not be read for purpose 'dating_profile'; it "
-                         "allows only lending, rental_deposit")
+    assert detail(r) == (
+        "policy lending@1 may not be read for purpose 'dating_profile'; it "
+        "allows only lending, rental_deposit"
+    )
 
 
 # dates -------------------------------------------------------------------------------------------
@@ -209,8 +292,12 @@ def test_dates_out_of_range(unchanged: World) -> None:
     future = post(unchanged, "/records", json=rec(occurred="2026-03-02"))
     assert future.status_code == 422
     assert future.json()["errors"][0]["reason"] == "is in the future; today is 2026-03-01"
-    past = post(unchanged, "/me/consents", "A", json={
-        "partner": ORG_P, "policy": "lending", "purpose": "lending", "until": str(TODAY)})
+    past = post(
+        unchanged,
+        "/me/consents",
+        "A",
+        json={"partner": ORG_P, "policy": "lending", "purpose": "lending", "until": str(TODAY)},
+    )
     assert past.status_code == 422
     assert detail(past) == "a consent must end after today (2026-03-01); got 2026-03-01"
     share = post(unchanged, "/me/shares", "A", json={"policy": "lending", "until": "2020-01-01"})
@@ -218,45 +305,58 @@ def test_dates_out_of_range(unchanged: World) -> None:
 
 
 # values and categories ---------------------------------------------------------------------------
-@pytest.mark.parametrize(("fields", "says"), [
-    ({"kind": "loan_default", "value": -500}, "is negative; expected at least 0.01 cny"),
-    ({"kind": "payment_missed", "value": -3}, "is negative; expected at least 1 days_late"),
-    ({"kind": "payment_missed"}, "kind payment_missed needs a value in days_late"),
-    ({"kind": "loan_repaid", "value": 3}, "carries no value; leave it empty"),
-    ({"kind": "loan_default", "value": 1e12}, "is too large; expected at most 1e+10 cny"),
-])
+@pytest.mark.parametrize(
+    ("fields", "says"),
+    [
+        ({"kind": "loan_default", "value": -500}, "is negative; expected at least 0.01 cny"),
+        ({"kind": "payment_missed", "value": -3}, "is negative; expected at least 1 days_late"),
+        ({"kind": "payment_missed"}, "kind payment_missed needs a value in days_late"),
+        ({"kind": "loan_repaid", "value": 3}, "carries no value; leave it empty"),
+        ({"kind": "loan_default", "value": 1e12}, "is too large; expected at most 1e+10 cny"),
+    ],
+)
 def test_values_out_of_range(unchanged: World, fields, says) -> None:
     r = post(unchanged, "/records", json=rec(**fields))
     assert r.status_code == 422
     assert [(e["field"], says in e["reason"]) for e in r.json()["errors"]] == [("value", True)]
 
 
-@pytest.mark.parametrize(("who", "fields", "category"), [
-    ("F", {"kind": "purchase", "category": "contraceptives", "value": 30},
-     "reproductive health and contraception"),
-    ("F", {"kind": "purchase", "category": "pregnancy_tests", "value": 30},
-     "reproductive health and contraception"),
-    ("F", {"kind": "purchase", "category": "church_donations", "value": 30},
-     "religious or philosophical belief"),
-    ("F", {"kind": "hiv_test"}, "health"),
-    ("F", {"kind": "union_dues"}, "trade union membership"),
-])
-def test_special_categories_are_refused_by_name(unchanged: World, who, fields,
-                                                category) -> None:
+@pytest.mark.parametrize(
+    ("who", "fields", "category"),
+    [
+        (
+            "F",
+            {"kind": "purchase", "category": "contraceptives", "value": 30},
+            "reproductive health and contraception",
+        ),
+        (
+            "F",
+            {"kind": "purchase", "category": "pregnancy_tests", "value": 30},
+            "reproductive health and contraception",
+        ),
+        (
+            "F",
+            {"kind": "purchase", "category": "church_donations", "value": 30},
+            "religious or philosophical belief",
+        ),
+        ("F", {"kind": "hiv_test"}, "health"),
+        ("F", {"kind": "union_dues"}, "trade union membership"),
+    ],
+)
+def test_special_categories_are_refused_by_name(unchanged: World, who, fields, category) -> None:
     r = post(unchanged, "/records", who, json=rec(**fields))
     assert r.status_code == 422
     reasons = " ".join(e["reason"] for e in r.json()["errors"])
-    assert f"it reveals {category}, special-category data that opencredit never records" \
-        in reasons
+    assert f"it reveals {category}, special-category data that opencredit never records" in reasons
 
 
 def test_special_category_column_in_an_upload(unchanged: World) -> None:
-    csv = (f"person,kind,occurred,ref,religion\n{PERSON_A},loan_repaid,2026-01-01,"
-           f"{unique()},none\n").encode()
+    csv = (
+        f"person,kind,occurred,ref,religion\n{PERSON_A},loan_repaid,2026-01-01,{unique()},none\n"
+    ).encode()
     r = post(unchanged, "/records/upload", files={"file": ("r.csv", csv)})
     assert r.status_code == 422
-    assert "column 'religion' is refused: it reveals religious or philosophical belief" \
-        in detail(r)
+    assert "column 'religion' is refused: it reveals religious or philosophical belief" in detail(r)
 
 
 # uploads -----------------------------------------------------------------------------------------
@@ -267,12 +367,15 @@ def test_upload_with_unknown_extension(unchanged: World, name: str) -> None:
     assert "expected .csv, .jsonl or .parquet" in detail(r)
 
 
-@pytest.mark.parametrize(("name", "content", "says"), [
-    ("r.csv", b"", "empty file"),
-    ("r.csv", b"person,kind\n", "missing required column(s) occurred, ref"),
-    ("r.parquet", b"not parquet at all", "cannot be read as Parquet"),
-    ("r.csv", b"person,kind,occurred,ref\n\xff\xfe,x,y,z\n", "is not UTF-8 text"),
-])
+@pytest.mark.parametrize(
+    ("name", "content", "says"),
+    [
+        ("r.csv", b"", "empty file"),
+        ("r.csv", b"person,kind\n", "missing required column(s) occurred, ref"),
+        ("r.parquet", b"not parquet at all", "cannot be read as Parquet"),
+        ("r.csv", b"person,kind,occurred,ref\n\xff\xfe,x,y,z\n", "is not UTF-8 text"),
+    ],
+)
 def test_unreadable_uploads(unchanged: World, name: str, content: bytes, says: str) -> None:
     r = post(unchanged, "/records/upload", files={"file": (name, content)})
     assert r.status_code == 422 and says in detail(r)
@@ -303,8 +406,11 @@ def test_oversized_bodies_are_413(small_app: World) -> None:
     assert upload.status_code == 413
     # without a Content-Length (chunked), the limit is enforced while reading
     chunks = (b'{"records": [' + b",".join([b'{"ref": "x"}'] * 200) + b"]}",)
-    streamed = w.client.post("/records/batch", headers=w.h("F") | {
-        "Content-Type": "application/json"}, content=iter(chunks))
+    streamed = w.client.post(
+        "/records/batch",
+        headers=w.h("F") | {"Content-Type": "application/json"},
+        content=iter(chunks),
+    )
     assert streamed.status_code == 413, streamed.text
     assert "over the limit of 1,000 bytes" in detail(streamed)
     assert post(w, "/records", json=rec()).status_code == 201  # small ones still pass
@@ -320,8 +426,9 @@ def test_field_size_limits(unchanged: World) -> None:
     assert r.status_code == 422 and "the reason for the dispute is empty" in detail(r)
 
 
-@pytest.mark.parametrize("path", ["/me/consents/99999999999999999999", "/me/consents/0",
-                                  "/me/consents/x"])
+@pytest.mark.parametrize(
+    "path", ["/me/consents/99999999999999999999", "/me/consents/0", "/me/consents/x"]
+)
 def test_ids_out_of_range_in_paths(unchanged: World, path: str) -> None:
     r = unchanged.client.delete(path, headers=unchanged.h("A"))
     assert r.status_code == 422 and r.json()["errors"][0]["field"] == "path.consent_id"
@@ -337,25 +444,36 @@ def test_idempotency_key_must_be_printable_ascii_and_short(unchanged: World) -> 
 
 def test_decisions_that_break_the_rules(fresh_world: World) -> None:
     w = fresh_world
-    d = w.client.post("/me/disputes", headers=w.h("A"),
-                      json={"seq": w.seq["A_missed"], "reason": "wrong"}).json()
+    d = w.client.post(
+        "/me/disputes", headers=w.h("A"), json={"seq": w.seq["A_missed"], "reason": "wrong"}
+    ).json()
     path = f"/org/disputes/{d['id']}/decision"
     for body, says in [
         ({"decision": "amend", "note": "n"}, "an amendment needs the corrected fields"),
-        ({"decision": "amend", "note": "n", "correction": {}},
-         "an amendment needs the corrected fields"),
-        ({"decision": "confirm", "note": "n", "correction": {"value": 3}},
-         "a confirm decision takes no corrected fields"),
-        ({"decision": "amend", "note": "n", "correction": {"person": PERSON_A}},
-         "unknown field 'person'"),
+        (
+            {"decision": "amend", "note": "n", "correction": {}},
+            "an amendment needs the corrected fields",
+        ),
+        (
+            {"decision": "confirm", "note": "n", "correction": {"value": 3}},
+            "a confirm decision takes no corrected fields",
+        ),
+        (
+            {"decision": "amend", "note": "n", "correction": {"person": PERSON_A}},
+            "unknown field 'person'",
+        ),
         ({"decision": "delete", "note": "n"}, "decision: Input should be"),
     ]:
         before = w.count()
         r = post(w, path, json=body)
         assert r.status_code == 422 and says in detail(r), (body, r.text)
         assert w.count() == before
-    assert post(w, "/org/disputes/999999/decision",
-                json={"decision": "confirm", "note": "n"}).status_code == 404
+    assert (
+        post(
+            w, "/org/disputes/999999/decision", json={"decision": "confirm", "note": "n"}
+        ).status_code
+        == 404
+    )
 
 
 def test_settings_refuse_a_short_share_secret() -> None:

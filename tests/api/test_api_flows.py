@@ -54,15 +54,29 @@ def move_today(monkeypatch: pytest.MonkeyPatch, day: dt.date) -> None:
 def test_consent_read_inquiry_revoke(fresh_world: World) -> None:
     w = fresh_world
     a, p = w.h("A"), w.h("P")
-    granted = w.client.post("/me/consents", headers=a, json={
-        "partner": ORG_P, "policy": "sesame-2015", "purpose": "rental_deposit",
-        "until": str(UNTIL)})
+    granted = w.client.post(
+        "/me/consents",
+        headers=a,
+        json={
+            "partner": ORG_P,
+            "policy": "sesame-2015",
+            "purpose": "rental_deposit",
+            "until": str(UNTIL),
+        },
+    )
     assert granted.status_code == 201
     consent = granted.json()
     assert consent | {"id": 0} == {
-        "id": 0, "person": PERSON_A, "partner": ORG_P, "policy_id": "sesame-2015",
-        "purpose": "rental_deposit", "granted_on": str(TODAY), "until": str(UNTIL),
-        "showcase": False, "revoked_on": None}
+        "id": 0,
+        "person": PERSON_A,
+        "partner": ORG_P,
+        "policy_id": "sesame-2015",
+        "purpose": "rental_deposit",
+        "granted_on": str(TODAY),
+        "until": str(UNTIL),
+        "showcase": False,
+        "revoked_on": None,
+    }
 
     params = {"policy": "sesame-2015", "purpose": "rental_deposit"}
     before = dt.datetime.now(dt.UTC)
@@ -81,8 +95,12 @@ def test_consent_read_inquiry_revoke(fresh_world: World) -> None:
     assert len(log) == 1
     inquiry = log[0]
     assert inquiry["id"] == body["inquiry_id"]
-    assert (inquiry["partner"], inquiry["policy_key"], inquiry["purpose"], inquiry["granted"]) \
-        == (ORG_P, "sesame-2015@1", "rental_deposit", True)
+    assert (inquiry["partner"], inquiry["policy_key"], inquiry["purpose"], inquiry["granted"]) == (
+        ORG_P,
+        "sesame-2015@1",
+        "rental_deposit",
+        True,
+    )
     at = dt.datetime.fromisoformat(inquiry["at"].replace("Z", "+00:00"))
     assert before - dt.timedelta(seconds=1) <= at <= dt.datetime.now(dt.UTC)
     file = w.client.get("/me/file", headers=a).json()
@@ -97,12 +115,16 @@ def test_consent_read_inquiry_revoke(fresh_world: World) -> None:
     assert w.client.get("/me/file", headers=a).json()["consents"][0]["revoked_on"] == str(TODAY)
 
 
-def test_consent_expires_after_its_last_day(fresh_world: World,
-                                            monkeypatch: pytest.MonkeyPatch) -> None:
+def test_consent_expires_after_its_last_day(
+    fresh_world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
     w = fresh_world
     last = TODAY + dt.timedelta(days=3)
-    w.client.post("/me/consents", headers=w.h("A"), json={
-        "partner": ORG_P, "policy": "lending", "purpose": "lending", "until": str(last)})
+    w.client.post(
+        "/me/consents",
+        headers=w.h("A"),
+        json={"partner": ORG_P, "policy": "lending", "purpose": "lending", "until": str(last)},
+    )
     params = {"policy": "lending", "purpose": "lending"}
     move_today(monkeypatch, last)
     assert w.client.get(f"/scores/{PERSON_A}", headers=w.h("P"), params=params).status_code == 200
@@ -136,8 +158,14 @@ def test_file_a_batch(world: World) -> None:
     again = world.client.post("/records/batch", headers=world.h("F"), json={"records": records})
     assert again.status_code == 201
     assert again.json() | {"batch": 0} == {
-        "batch": 0, "accepted": 0, "duplicates": 3, "rejected": 0, "first_seq": None,
-        "last_seq": None, "errors": []}
+        "batch": 0,
+        "accepted": 0,
+        "duplicates": 3,
+        "rejected": 0,
+        "first_seq": None,
+        "last_seq": None,
+        "errors": [],
+    }
 
 
 def test_batch_with_bad_records_is_rejected_whole_naming_each(world: World) -> None:
@@ -158,8 +186,11 @@ def test_batch_with_bad_records_is_rejected_whole_naming_each(world: World) -> N
     assert by_index[2]["field"] == "person" and "birth date" in by_index[2]["reason"]
     assert by_index[3]["field"] == "value" and "negative" in by_index[3]["reason"]
     assert by_index[4]["field"] in ("kind", "category")  # F files finance only; both named
-    assert any("licensed for finance, not commerce" in e["reason"]
-               for e in body["errors"] if e["index"] == 4)
+    assert any(
+        "licensed for finance, not commerce" in e["reason"]
+        for e in body["errors"]
+        if e["index"] == 4
+    )
     assert "licensed for finance, not traffic" in by_index[5]["reason"]
     assert world.count() == before
 
@@ -167,13 +198,13 @@ def test_batch_with_bad_records_is_rejected_whole_naming_each(world: World) -> N
 def test_partial_batch_files_the_good_and_names_the_bad(world: World) -> None:
     before = world.count()
     records = [rec(), rec(kind="nonsense"), rec(kind="loan_repaid"), rec(occurred="2026-12-01")]
-    r = world.client.post("/records/batch", headers=world.h("F"),
-                          json={"records": records, "partial": True})
+    r = world.client.post(
+        "/records/batch", headers=world.h("F"), json={"records": records, "partial": True}
+    )
     assert r.status_code == 201
     receipt = r.json()
     assert (receipt["accepted"], receipt["rejected"]) == (2, 2)
-    assert {(e["index"], e["field"]) for e in receipt["errors"]} == {(2, "kind"),
-                                                                      (4, "occurred")}
+    assert {(e["index"], e["field"]) for e in receipt["errors"]} == {(2, "kind"), (4, "occurred")}
     assert "unknown record kind 'nonsense'" in receipt["errors"][0]["reason"]
     assert world.count() == before + 2 == receipt["last_seq"]
 
@@ -189,19 +220,25 @@ def jsonl_bytes(rows: list[dict]) -> bytes:
 
 
 def parquet_bytes(rows: list[dict]) -> bytes:
-    table = pa.table({c: pa.array([None if r.get(c) is None else str(r[c]) for r in rows],
-                                  pa.string())
-                      for c in ["person", "kind", "occurred", "value", "category", "ref"]})
+    table = pa.table(
+        {
+            c: pa.array([None if r.get(c) is None else str(r[c]) for r in rows], pa.string())
+            for c in ["person", "kind", "occurred", "value", "category", "ref"]
+        }
+    )
     sink = io.BytesIO()
     pq.write_table(table, sink)
     return sink.getvalue()
 
 
-@pytest.mark.parametrize(("name", "encode", "where"), [
-    ("records.csv", csv_bytes, 3),  # the header is line 1, so the second record is on line 3
-    ("records.jsonl", jsonl_bytes, 2),
-    ("records.parquet", parquet_bytes, 2),  # row 2
-])
+@pytest.mark.parametrize(
+    ("name", "encode", "where"),
+    [
+        ("records.csv", csv_bytes, 3),  # the header is line 1, so the second record is on line 3
+        ("records.jsonl", jsonl_bytes, 2),
+        ("records.parquet", parquet_bytes, 2),  # row 2
+    ],
+)
 def test_upload_files(world: World, name: str, encode, where: int) -> None:
     f = world.h("F")
     good = [rec(), rec(kind="loan_repaid")]
@@ -212,11 +249,16 @@ def test_upload_files(world: World, name: str, encode, where: int) -> None:
     bad = [rec(), rec(value="many")]
     r = world.client.post("/records/upload", headers=f, files={"file": (name, encode(bad))})
     assert r.status_code == 422
-    assert r.json()["errors"] == [{"index": where, "field": "value", "reason": "not a number",
-                                   "value": "many"}]
+    assert r.json()["errors"] == [
+        {"index": where, "field": "value", "reason": "not a number", "value": "many"}
+    ]
     assert world.count() == before + 2
-    partial = world.client.post("/records/upload", headers=f, data={"partial": "true"},
-                                files={"file": (name, encode([rec(), rec(value="many")]))})
+    partial = world.client.post(
+        "/records/upload",
+        headers=f,
+        data={"partial": "true"},
+        files={"file": (name, encode([rec(), rec(value="many")]))},
+    )
     assert partial.status_code == 201 and partial.json()["accepted"] == 1
     assert partial.json()["rejected"] == 1
 
@@ -239,28 +281,32 @@ def test_idempotency_same_key_same_body_replays(world: World) -> None:
 
 def test_idempotency_same_key_other_body_is_422(world: World) -> None:
     f, key = world.h("F"), unique("idem")
-    assert world.client.post("/records", headers=f | {"Idempotency-Key": key},
-                             json=rec()).status_code == 201
+    assert (
+        world.client.post("/records", headers=f | {"Idempotency-Key": key}, json=rec()).status_code
+        == 201
+    )
     before = world.count()
     r = world.client.post("/records", headers=f | {"Idempotency-Key": key}, json=rec())
     assert r.status_code == 422 and "different request body" in r.json()["detail"]
     # the same key on another endpoint is another request too
-    r = world.client.post("/records/batch", headers=f | {"Idempotency-Key": key},
-                          json={"records": [rec()]})
+    r = world.client.post(
+        "/records/batch", headers=f | {"Idempotency-Key": key}, json={"records": [rec()]}
+    )
     assert r.status_code == 422
     assert world.count() == before
 
 
 def test_idempotency_replays_a_rejection_and_keys_are_per_caller(world: World) -> None:
     key, bad = unique("idem"), rec(kind="nonsense")
-    first = world.client.post("/records", headers=world.h("F") | {"Idempotency-Key": key},
-                              json=bad)
-    second = world.client.post("/records", headers=world.h("F") | {"Idempotency-Key": key},
-                               json=bad)
+    first = world.client.post("/records", headers=world.h("F") | {"Idempotency-Key": key}, json=bad)
+    second = world.client.post(
+        "/records", headers=world.h("F") | {"Idempotency-Key": key}, json=bad
+    )
     assert first.status_code == second.status_code == 422 and first.json() == second.json()
     # T's use of the same key string is T's own
-    r = world.client.post("/records", headers=world.h("T") | {"Idempotency-Key": key},
-                          json=rec(kind="red_light"))
+    r = world.client.post(
+        "/records", headers=world.h("T") | {"Idempotency-Key": key}, json=rec(kind="red_light")
+    )
     assert r.status_code == 201 and r.json()["accepted"] == 1
 
 
@@ -295,7 +341,8 @@ def test_concurrent_duplicates_of_one_ref_make_one_record(world: World) -> None:
     body = rec()
     before = world.count()
     responses = run_concurrently(
-        6, lambda: world.client.post("/records", headers=world.h("F"), json=body))
+        6, lambda: world.client.post("/records", headers=world.h("F"), json=body)
+    )
     assert {r.status_code for r in responses} == {201}
     assert sorted(r.json()["accepted"] for r in responses) == [0, 0, 0, 0, 0, 1]
     assert world.count() == before + 1
@@ -310,44 +357,71 @@ def _consent(w: World) -> int:
 
 def _dispute(w: World) -> int:
     seq = w.file(ORG_F, **rec())
-    return w.client.post("/me/disputes", headers=w.h("A"),
-                         json={"seq": seq, "reason": "not me"}).json()["id"]
+    return w.client.post(
+        "/me/disputes", headers=w.h("A"), json={"seq": seq, "reason": "not me"}
+    ).json()["id"]
 
 
 def _review(w: World) -> int:
-    return w.client.post("/me/reviews", headers=w.h("A"),
-                         json={"policy": "sesame-2015", "message": "why?"}).json()["id"]
+    return w.client.post(
+        "/me/reviews", headers=w.h("A"), json={"policy": "sesame-2015", "message": "why?"}
+    ).json()["id"]
 
 
 def _share(w: World) -> str:
-    return w.client.post("/me/shares", headers=w.h("A"),
-                         json={"policy": "lending", "until": str(UNTIL)}).json()["id"]
+    return w.client.post(
+        "/me/shares", headers=w.h("A"), json={"policy": "lending", "until": str(UNTIL)}
+    ).json()["id"]
 
 
 def _key(w: World) -> str:
-    return w.client.post("/admin/keys", headers=w.h("admin"),
-                         json={"role": "regulator"}).json()["key_id"]
+    return w.client.post("/admin/keys", headers=w.h("admin"), json={"role": "regulator"}).json()[
+        "key_id"
+    ]
 
 
 #: Every write but the two whose answers hold a secret (a new key, a share link's token):
 #: who, method, path (from a new object of the caller's), body.
 WRITES = {
-    "grant consent": ("A", "POST", lambda w: "/me/consents",
-                      {"partner": ORG_Q, "policy": "lending", "purpose": "rental_deposit",
-                       "until": str(UNTIL)}),
+    "grant consent": (
+        "A",
+        "POST",
+        lambda w: "/me/consents",
+        {"partner": ORG_Q, "policy": "lending", "purpose": "rental_deposit", "until": str(UNTIL)},
+    ),
     "revoke consent": ("A", "DELETE", lambda w: f"/me/consents/{_consent(w)}", None),
     "open dispute": ("A", "POST", lambda w: "/me/disputes", None),
-    "note (person)": ("A", "POST", lambda w: f"/me/disputes/{_dispute(w)}/notes",
-                      {"note": "see the attached statement"}),
-    "request review": ("A", "POST", lambda w: "/me/reviews",
-                       {"policy": "rongcheng", "message": "Please look again."}),
+    "note (person)": (
+        "A",
+        "POST",
+        lambda w: f"/me/disputes/{_dispute(w)}/notes",
+        {"note": "see the attached statement"},
+    ),
+    "request review": (
+        "A",
+        "POST",
+        lambda w: "/me/reviews",
+        {"policy": "rongcheng", "message": "Please look again."},
+    ),
     "revoke share": ("A", "DELETE", lambda w: f"/me/shares/{_share(w)}", None),
-    "note (org)": ("F", "POST", lambda w: f"/org/disputes/{_dispute(w)}/notes",
-                   {"note": "looking into it"}),
-    "decide": ("F", "POST", lambda w: f"/org/disputes/{_dispute(w)}/decision",
-               {"decision": "retract", "note": "our mistake"}),
-    "answer review": ("S", "POST", lambda w: f"/provider/reviews/{_review(w)}/answer",
-                      {"answer": "Checked by hand."}),
+    "note (org)": (
+        "F",
+        "POST",
+        lambda w: f"/org/disputes/{_dispute(w)}/notes",
+        {"note": "looking into it"},
+    ),
+    "decide": (
+        "F",
+        "POST",
+        lambda w: f"/org/disputes/{_dispute(w)}/decision",
+        {"decision": "retract", "note": "our mistake"},
+    ),
+    "answer review": (
+        "S",
+        "POST",
+        lambda w: f"/provider/reviews/{_review(w)}/answer",
+        {"answer": "Checked by hand."},
+    ),
     "revoke key": ("admin", "DELETE", lambda w: f"/admin/keys/{_key(w)}", None),
 }
 
@@ -380,11 +454,16 @@ def test_writes_with_secrets_are_never_stored_for_replay(world: World) -> None:
 
     from opencredit.access.tables import idempotency_keys
 
-    made = world.client.post("/admin/keys", headers=world.h("admin") | {
-        "Idempotency-Key": unique("secret")}, json={"role": "regulator"}).json()
-    share = world.client.post("/me/shares", headers=world.h("A") | {
-        "Idempotency-Key": unique("secret")}, json={"policy": "lending",
-                                                    "until": str(UNTIL)}).json()
+    made = world.client.post(
+        "/admin/keys",
+        headers=world.h("admin") | {"Idempotency-Key": unique("secret")},
+        json={"role": "regulator"},
+    ).json()
+    share = world.client.post(
+        "/me/shares",
+        headers=world.h("A") | {"Idempotency-Key": unique("secret")},
+        json={"policy": "lending", "until": str(UNTIL)},
+    ).json()
     with world.ctx.access.read() as conn:
         stored = " ".join(r.body or "" for r in conn.execute(select(idempotency_keys)))
     assert made["token"] not in stored and share["token"] not in stored
@@ -398,8 +477,11 @@ def dispute(w: World, seq: int, reason: str = "I paid on time") -> dict:
 
 
 def decide(w: World, dispute_id: int, decision: str, **extra) -> dict:
-    r = w.client.post(f"/org/disputes/{dispute_id}/decision", headers=w.h("F"),
-                      json={"decision": decision, "note": f"we {decision}", **extra})
+    r = w.client.post(
+        f"/org/disputes/{dispute_id}/decision",
+        headers=w.h("F"),
+        json={"decision": decision, "note": f"we {decision}", **extra},
+    )
     assert r.status_code == 200, r.text
     return r.json()
 
@@ -449,20 +531,33 @@ def test_dispute_amend_retract_confirm_change_scores(fresh_world: World) -> None
     assert score(w, "lending@1") == low
 
     # notes from either side join the history
-    noted = w.client.post(f"/me/disputes/{third['id']}/notes", headers=w.h("A"),
-                          json={"note": "Here is my receipt."})
+    noted = w.client.post(
+        f"/me/disputes/{third['id']}/notes", headers=w.h("A"), json={"note": "Here is my receipt."}
+    )
     assert noted.status_code == 200
-    noted = w.client.post(f"/org/disputes/{third['id']}/notes", headers=w.h("F"),
-                          json={"note": "Received; it does not change the decision."})
+    noted = w.client.post(
+        f"/org/disputes/{third['id']}/notes",
+        headers=w.h("F"),
+        json={"note": "Received; it does not change the decision."},
+    )
     assert [(e["event"], e["actor"]) for e in noted.json()["history"]] == [
-        ("opened", PERSON_A), ("decided", ORG_F), ("note", PERSON_A), ("note", ORG_F)]
+        ("opened", PERSON_A),
+        ("decided", ORG_F),
+        ("note", PERSON_A),
+        ("note", ORG_F),
+    ]
 
     # history is kept: each dispute opened then decided, with the notes, never rewritten
     history = {d["id"]: d for d in w.client.get("/me/disputes", headers=w.h("A")).json()}
     assert [(e["event"], e["note"]) for e in history[opened["id"]]["history"]] == [
-        ("opened", "It was 5 days late, not 90"), ("decided", "we amend")]
-    again = w.client.post(f"/org/disputes/{third['id']}/decision", headers=w.h("F"),
-                          json={"decision": "retract", "note": "changed our mind"})
+        ("opened", "It was 5 days late, not 90"),
+        ("decided", "we amend"),
+    ]
+    again = w.client.post(
+        f"/org/disputes/{third['id']}/decision",
+        headers=w.h("F"),
+        json={"decision": "retract", "note": "changed our mind"},
+    )
     assert again.status_code == 409
     assert w.client.get("/me/disputes", headers=w.h("A")).json() == list(history.values())
     # one open dispute per record
@@ -473,7 +568,8 @@ def test_dispute_amend_retract_confirm_change_scores(fresh_world: World) -> None
 
 
 def test_unresolved_dispute_suppresses_the_record_after_30_days(
-        fresh_world: World, monkeypatch: pytest.MonkeyPatch) -> None:
+    fresh_world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
     w = fresh_world
     day31 = TODAY + dt.timedelta(days=31)
     move_today(monkeypatch, day31)
@@ -492,14 +588,27 @@ def test_unresolved_dispute_suppresses_the_record_after_30_days(
     assert mine["score"] == clean == score(w, "lending@1")
     assert all(seq not in f["records"] for f in mine["factors"])
     assert w.client.get("/me/disputes", headers=w.h("A")).json()[0]["status"] == "overdue"
-    w.client.post("/me/consents", headers=w.h("A"), json={
-        "partner": ORG_P, "policy": "lending", "purpose": "lending", "until": "2027-01-01"})
-    read = w.client.get(f"/scores/{PERSON_A}", headers=w.h("P"),
-                        params={"policy": "lending", "purpose": "lending"})
+    w.client.post(
+        "/me/consents",
+        headers=w.h("A"),
+        json={"partner": ORG_P, "policy": "lending", "purpose": "lending", "until": "2027-01-01"},
+    )
+    read = w.client.get(
+        f"/scores/{PERSON_A}", headers=w.h("P"), params={"policy": "lending", "purpose": "lending"}
+    )
     assert read.json()["score"] == clean
     stats = w.client.get("/regulator/disputes", headers=w.h("R")).json()
-    assert stats == [{"org": ORG_F, "opened": 1, "resolved": 0, "open": 1, "overdue": 1,
-                      "resolved_late": 0, "median_resolution_days": None}]
+    assert stats == [
+        {
+            "org": ORG_F,
+            "opened": 1,
+            "resolved": 0,
+            "open": 1,
+            "overdue": 1,
+            "resolved_late": 0,
+            "median_resolution_days": None,
+        }
+    ]
 
     # decided late (confirmed): it counts again, and the regulator sees a late resolution
     decided = decide(w, opened["id"], "confirm")
@@ -507,9 +616,15 @@ def test_unresolved_dispute_suppresses_the_record_after_30_days(
     assert score(w, "lending@1") < clean
     assert w.client.get("/me/scores/lending", headers=w.h("A")).json()["score"] < clean
     stats = w.client.get("/regulator/disputes", headers=w.h("R")).json()
-    assert stats[0] | {"org": ORG_F} == {"org": ORG_F, "opened": 1, "resolved": 1, "open": 0,
-                                         "overdue": 0, "resolved_late": 1,
-                                         "median_resolution_days": 31.0}
+    assert stats[0] | {"org": ORG_F} == {
+        "org": ORG_F,
+        "opened": 1,
+        "resolved": 1,
+        "open": 0,
+        "overdue": 0,
+        "resolved_late": 1,
+        "median_resolution_days": 31.0,
+    }
 
 
 def test_amend_with_a_long_ref_and_a_refused_correction(fresh_world: World) -> None:
@@ -519,8 +634,11 @@ def test_amend_with_a_long_ref_and_a_refused_correction(fresh_world: World) -> N
     body = rec(value=40) | {"ref": "r" * 100}
     seq = w.client.post("/records", headers=w.h("F"), json=body).json()["last_seq"]
     d = dispute(w, seq)
-    refused = w.client.post(f"/org/disputes/{d['id']}/decision", headers=w.h("F"), json={
-        "decision": "amend", "note": "n", "correction": {"kind": "speeding"}})
+    refused = w.client.post(
+        f"/org/disputes/{d['id']}/decision",
+        headers=w.h("F"),
+        json={"decision": "amend", "note": "n", "correction": {"kind": "speeding"}},
+    )
     assert refused.status_code == 422 and "licensed for finance" in refused.json()["detail"]
     assert w.client.get("/me/disputes", headers=w.h("A")).json()[0]["status"] == "open"
     assert decide(w, d["id"], "retract")["correction_seq"] == w.count()
@@ -529,32 +647,49 @@ def test_amend_with_a_long_ref_and_a_refused_correction(fresh_world: World) -> N
 # human review ------------------------------------------------------------------------------------
 def test_human_review_request_and_answer(fresh_world: World) -> None:
     w = fresh_world
-    asked = w.client.post("/me/reviews", headers=w.h("A"), json={
-        "policy": "sesame-2015", "message": "Why do video games count against me?"})
+    asked = w.client.post(
+        "/me/reviews",
+        headers=w.h("A"),
+        json={"policy": "sesame-2015", "message": "Why do video games count against me?"},
+    )
     assert asked.status_code == 201
     review = asked.json()
     assert (review["provider"], review["policy_key"], review["answer"]) == (
-        ORG_S, "sesame-2015@1", None)
-    queue = w.client.get("/provider/reviews", headers=w.h("S"),
-                         params={"unanswered_only": True}).json()
+        ORG_S,
+        "sesame-2015@1",
+        None,
+    )
+    queue = w.client.get(
+        "/provider/reviews", headers=w.h("S"), params={"unanswered_only": True}
+    ).json()
     assert [r["id"] for r in queue] == [review["id"]]
-    answered = w.client.post(f"/provider/reviews/{review['id']}/answer", headers=w.h("S"),
-                             json={"answer": "A person reviewed it: the rule stands."})
+    answered = w.client.post(
+        f"/provider/reviews/{review['id']}/answer",
+        headers=w.h("S"),
+        json={"answer": "A person reviewed it: the rule stands."},
+    )
     assert answered.status_code == 200 and answered.json()["answered_on"] == str(TODAY)
-    assert w.client.get("/provider/reviews", headers=w.h("S"),
-                        params={"unanswered_only": True}).json() == []
-    again = w.client.post(f"/provider/reviews/{review['id']}/answer", headers=w.h("S"),
-                          json={"answer": "Second thoughts."})
+    assert (
+        w.client.get("/provider/reviews", headers=w.h("S"), params={"unanswered_only": True}).json()
+        == []
+    )
+    again = w.client.post(
+        f"/provider/reviews/{review['id']}/answer",
+        headers=w.h("S"),
+        json={"answer": "Second thoughts."},
+    )
     assert again.status_code == 409
     file = w.client.get("/me/file", headers=w.h("A")).json()
     assert [(r["message"], r["answer"]) for r in file["reviews"]] == [
-        ("Why do video games count against me?", "A person reviewed it: the rule stands.")]
+        ("Why do video games count against me?", "A person reviewed it: the rule stands.")
+    ]
 
 
 # share links -------------------------------------------------------------------------------------
 def test_share_link_shows_score_and_band_only(world: World) -> None:
-    made = world.client.post("/me/shares", headers=world.h("A"),
-                             json={"policy": "sesame-2015", "until": str(UNTIL)})
+    made = world.client.post(
+        "/me/shares", headers=world.h("A"), json={"policy": "sesame-2015", "until": str(UNTIL)}
+    )
     assert made.status_code == 201
     share = made.json()
     assert share["path"] == f"/shared/{share['token']}" and share["policy_key"] == "sesame-2015@1"
@@ -575,16 +710,23 @@ def test_share_link_shows_score_and_band_only(world: World) -> None:
     assert next(s for s in listed if s["id"] == share["id"])["revoked_on"] == str(TODAY)
 
 
-def test_share_link_expires_and_cannot_be_altered(world: World,
-                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+def test_share_link_expires_and_cannot_be_altered(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
     last = TODAY + dt.timedelta(days=1)
-    share = world.client.post("/me/shares", headers=world.h("A"),
-                              json={"policy": "lending", "until": str(last)}).json()
+    share = world.client.post(
+        "/me/shares", headers=world.h("A"), json={"policy": "lending", "until": str(last)}
+    ).json()
     token = share["token"]
     share_id, _, signature = token.partition(".")
     flipped = signature[:-1] + ("A" if signature[-1] != "A" else "B")
-    for bad in (f"{share_id}.{flipped}", f"{share_id[:-1]}x.{signature}", "garbage",
-                f"{share_id}.", token + "x"):
+    for bad in (
+        f"{share_id}.{flipped}",
+        f"{share_id[:-1]}x.{signature}",
+        "garbage",
+        f"{share_id}.",
+        token + "x",
+    ):
         r = world.client.get(f"/shared/{bad}")
         assert r.status_code == 404, bad
         assert "score" not in r.json()
@@ -601,24 +743,37 @@ def test_showcase_ranks_opted_in_members_by_band(fresh_world: World) -> None:
 
     w = fresh_world
     sesame = w.ws.policy("sesame-2015")
-    body = {"partner": ORG_Q, "policy": "sesame-2015", "purpose": "dating_profile",
-            "until": str(UNTIL), "showcase": True}
+    body = {
+        "partner": ORG_Q,
+        "policy": "sesame-2015",
+        "purpose": "dating_profile",
+        "until": str(UNTIL),
+        "showcase": True,
+    }
     a_consent = w.client.post("/me/consents", headers=w.h("A"), json=body).json()
     b_consent = w.client.post("/me/consents", headers=w.h("B"), json=body).json()
     # two more members (without keys of their own: consents made through the library)
-    others = [access.grant_consent(w.ctx.access, p, ORG_Q, sesame, "dating_profile", UNTIL,
-                                   TODAY, showcase=True).id for p in (CROWD_GOOD[0],
-                                                                      CROWD_IDLE[0])]
+    others = [
+        access.grant_consent(
+            w.ctx.access, p, ORG_Q, sesame, "dating_profile", UNTIL, TODAY, showcase=True
+        ).id
+        for p in (CROWD_GOOD[0], CROWD_IDLE[0])
+    ]
     # a consent without the showcase opt-in, and one to another partner, are not listed
-    w.client.post("/me/consents", headers=w.h("B"), json=body | {"showcase": False,
-                                                                 "purpose": "lending"})
+    w.client.post(
+        "/me/consents", headers=w.h("B"), json=body | {"showcase": False, "purpose": "lending"}
+    )
     to_p = w.client.post("/me/consents", headers=w.h("A"), json=body | {"partner": ORG_P}).json()
 
     listing = w.client.get("/showcase", headers=w.h("Q"), params={"policy": "sesame-2015"})
     assert listing.status_code == 200
     entries = listing.json()
-    members = {a_consent["id"]: PERSON_A, b_consent["id"]: PERSON_B,
-               others[0]: CROWD_GOOD[0], others[1]: CROWD_IDLE[0]}
+    members = {
+        a_consent["id"]: PERSON_A,
+        b_consent["id"]: PERSON_B,
+        others[0]: CROWD_GOOD[0],
+        others[1]: CROWD_IDLE[0],
+    }
     assert sorted(e["consent_id"] for e in entries) == sorted(members)
     assert [e["rank"] for e in entries] == [1, 2, 3, 4]
     band_order = [b.name for b in sorted(sesame.bands, key=lambda b: -b.min)]
@@ -630,7 +785,8 @@ def test_showcase_ranks_opted_in_members_by_band(fresh_world: World) -> None:
     assert not any(p in listing.text for p in members.values())
     log = w.client.get("/me/inquiries", headers=w.h("A")).json()
     assert [(i["partner"], i["reason"], i["granted"]) for i in log] == [
-        (ORG_Q, "showcase listing", True)]
+        (ORG_Q, "showcase listing", True)
+    ]
 
     # A leaves by revoking
     w.client.delete(f"/me/consents/{a_consent['id']}", headers=w.h("A"))
@@ -644,16 +800,22 @@ def test_showcase_ranks_opted_in_members_by_band(fresh_world: World) -> None:
 # regulator ---------------------------------------------------------------------------------------
 def test_regulator_aggregates_suppress_small_cells(world: World) -> None:
     r = world.h("R")
-    dist = world.client.get("/regulator/distribution", headers=r,
-                            params={"policy": "lending"}).json()
+    dist = world.client.get(
+        "/regulator/distribution", headers=r, params={"policy": "lending"}
+    ).json()
     assert dist["k"] == 10 and dist["by"] == "province" and dist["as_of"] == str(TODAY)
     # the true counts, from the rebuild's stored scores and the registry's regions
     scores, _, _ = world.ws.store.scores("lending@1")
-    regions = dict(zip(*world.ws.store.export_persons().select(["id", "region"]).to_pydict()
-                       .values(), strict=True))
+    regions = dict(
+        zip(
+            *world.ws.store.export_persons().select(["id", "region"]).to_pydict().values(),
+            strict=True,
+        )
+    )
     true: dict[tuple[str, str], int] = {}
-    for person, band in zip(scores.column("person").to_pylist(),
-                            scores.column("band").to_pylist(), strict=True):
+    for person, band in zip(
+        scores.column("person").to_pylist(), scores.column("band").to_pylist(), strict=True
+    ):
         cell = (regions[person][:2], band)
         true[cell] = true.get(cell, 0) + 1
     cells = {(c["group"], c["band"]): c["persons"] for c in dist["cells"]}
@@ -689,11 +851,19 @@ def test_regulator_dispute_statistics_per_organisation(fresh_world: World) -> No
     w = fresh_world
     d1 = dispute(w, w.seq["A_missed"])
     dispute(w, w.seq["A_repaid"])
-    w.client.post("/me/disputes", headers=w.h("A"),
-                  json={"seq": w.seq["A_speeding"], "reason": "not my car"})
+    w.client.post(
+        "/me/disputes", headers=w.h("A"), json={"seq": w.seq["A_speeding"], "reason": "not my car"}
+    )
     decide(w, d1["id"], "confirm")
     stats = {s["org"]: s for s in w.client.get("/regulator/disputes", headers=w.h("R")).json()}
-    assert stats[ORG_F] == {"org": ORG_F, "opened": 2, "resolved": 1, "open": 1, "overdue": 0,
-                            "resolved_late": 0, "median_resolution_days": 0.0}
+    assert stats[ORG_F] == {
+        "org": ORG_F,
+        "opened": 2,
+        "resolved": 1,
+        "open": 1,
+        "overdue": 0,
+        "resolved_late": 0,
+        "median_resolution_days": 0.0,
+    }
     assert stats[ORG_T]["opened"] == 1 and stats[ORG_T]["open"] == 1
     assert PERSON_A not in json.dumps(stats)

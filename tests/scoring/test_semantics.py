@@ -14,6 +14,7 @@ from dataclasses import replace
 import pyarrow.compute as pc
 import pytest
 
+from opencredit.catalog import KINDS_BY_ID
 from opencredit.ledger.records import Action, Dispute, Record
 from opencredit.policies.model import Policy
 from opencredit.registry import make_org_code, make_resident_id
@@ -105,7 +106,7 @@ SPEEDING = {"kinds": ["speeding"], "per_record": -100, "min": -1000, "max": 0}
 
 # fading ---------------------------------------------------------------------------------------
 @pytest.mark.parametrize(
-    ("age", "raw", "score"), [(0, 400, 400), (30, 450, 450), (60, 475, 475), (90, 487.5, 488)]
+    ("age", "raw", "score"), [(0, 400, 400), (30, 450, 450), (60, 475, 475), (120, 493.75, 494)]
 )
 def test_points_halve_every_half_life(age: int, raw: float, score: int) -> None:
     pol = policy({**SPEEDING, "half_life_days": 30})
@@ -270,32 +271,30 @@ def test_what_if_retracting_an_amendment_keeps_its_target_superseded() -> None:
 
 # reasons ------------------------------------------------------------------------------------
 def test_reasons_are_the_four_costliest_factors_ties_in_policy_order() -> None:
-    kinds = [
-        "speeding",
-        "red_light",
-        "drink_driving",
-        "littering_fine",
-        "workplace_misconduct",
-        "disciplinary_action",
+    # (factor id, kind, points it loses against its max of 0); the tied "red" and "drunk"
+    # are in policy order, not alphabetical order.
+    costs = [
+        ("speed", "speeding", 10),
+        ("red", "red_light", 30),
+        ("drunk", "drink_driving", 30),
+        ("litter", "littering_fine", 5),
+        ("conduct", "workplace_misconduct", 20),
+        ("school", "disciplinary_action", 0),
     ]
-    costs = [10, 30, 30, 5, 20, 0]  # points each factor loses against its max (0)
     pol = policy(
-        *(
-            {"kinds": [k], "per_record": -c, "min": -100, "max": 0}
-            for k, c in zip(kinds, costs, strict=True)
-        )
+        *({"id": i, "kinds": [k], "per_record": -c, "min": -100, "max": 0} for i, k, c in costs)
     )
-    records = [rec(i + 1, k, 1, 1.0) for i, k in enumerate(kinds)]
+    records = [
+        rec(n + 1, k, 1, 1.0 if KINDS_BY_ID[k].unit else None) for n, (_, k, _) in enumerate(costs)
+    ]
     result = score_person(pol, P, records, T0)
-    assert [f.factor.id for f in result.reasons()] == ["f1", "f2", "f4", "f0"]
+    assert [f.factor.id for f in result.reasons()] == ["red", "drunk", "conduct", "speed"]
     assert [f.shortfall for f in result.reasons()] == [30, 30, 20, 10]
-    assert [f.factor.id for f in result.reasons(limit=2)] == ["f1", "f2"]
-    assert result.raw == 500 - sum(costs)
+    assert [f.factor.id for f in result.reasons(limit=2)] == ["red", "drunk"]
+    assert result.raw == 500 - sum(c for _, _, c in costs)
     # the batch engine gives the same contributions
     got = factor_contributions(pol, ledger_table(records), T0).to_pylist()
-    assert {r["factor"]: r["contribution"] for r in got} == {
-        f"f{i}": -float(c) for i, c in enumerate(costs)
-    }
+    assert {r["factor"]: r["contribution"] for r in got} == {i: -float(c) for i, _, c in costs}
 
 
 def test_a_factor_at_its_best_is_no_reason() -> None:

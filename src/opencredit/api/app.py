@@ -45,8 +45,9 @@ def create_app(settings: Settings | None = None, context: Context | None = None)
                 app.state.context.close()
                 app.state.context = None
 
-    app = FastAPI(title="opencredit", version=__version__, description=DESCRIPTION,
-                  lifespan=lifespan)
+    app = FastAPI(
+        title="opencredit", version=__version__, description=DESCRIPTION, lifespan=lifespan
+    )
     app.state.context = context
     for module in (policies, person, filing, partner, provider, regulator, admin):
         app.include_router(module.router)
@@ -80,8 +81,10 @@ async def _http_error(request: Request, exc: Exception) -> Response:
         return await http_exception_handler(request, exc)
     cause = exc.__cause__
     if isinstance(cause, UnicodeDecodeError):
-        detail = (f"the request body is not UTF-8 text (byte {cause.start}: {cause.reason}); "
-                  "send JSON encoded as UTF-8")
+        detail = (
+            f"the request body is not UTF-8 text (byte {cause.start}: {cause.reason}); "
+            "send JSON encoded as UTF-8"
+        )
     elif cause is not None and str(cause):
         detail = f"the request body cannot be read: {cause}"
     else:
@@ -93,8 +96,7 @@ async def _validation_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, RequestValidationError)
     errors = [_field_problem(err) for err in exc.errors()]
     lines = "; ".join(f"{e['field']}: {e['message']}" for e in errors)
-    return JSONResponse({"detail": f"invalid request: {lines}", "errors": errors},
-                        status_code=422)
+    return JSONResponse({"detail": f"invalid request: {lines}", "errors": errors}, status_code=422)
 
 
 def _field_problem(err: dict) -> dict[str, str]:
@@ -107,8 +109,11 @@ def _field_problem(err: dict) -> dict[str, str]:
         offset = loc[1] if len(loc) > 1 else None
         reason = (err.get("ctx") or {}).get("error", "")
         where = f" at character {offset}" if isinstance(offset, int) else ""
-        return {"field": "body", "message": f"not valid JSON{where}: {reason}".rstrip(": "),
-                "type": kind}
+        return {
+            "field": "body",
+            "message": f"not valid JSON{where}: {reason}".rstrip(": "),
+            "type": kind,
+        }
     where = ".".join(str(p) for p in loc if p != "body") or "body"
     if kind == "extra_forbidden":
         message = f"unknown field {loc[-1]!r}; check its spelling against the schema"
@@ -161,6 +166,5 @@ def _too_large_detail(limit: int) -> str:
 
 async def _too_large(limit: int, send: Send) -> None:
     response = JSONResponse({"detail": _too_large_detail(limit)}, status_code=413)
-    await send({"type": "http.response.start", "status": 413,
-                "headers": response.raw_headers})
+    await send({"type": "http.response.start", "status": 413, "headers": response.raw_headers})
     await send({"type": "http.response.body", "body": response.body})

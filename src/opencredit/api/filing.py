@@ -31,26 +31,50 @@ def rows_from_records(records: list[RecordIn], source: str) -> RawRows:
 def dispute_out(view: DisputeView, today: dt.date) -> DisputeOut:
     """A dispute as the API shows it, with its deadline and today's status."""
     return DisputeOut(
-        id=view.id, seq=view.seq, person=view.person, org=view.org, reason=view.reason,
-        opened=view.opened, deadline=view.deadline,
+        id=view.id,
+        seq=view.seq,
+        person=view.person,
+        org=view.org,
+        reason=view.reason,
+        opened=view.opened,
+        deadline=view.deadline,
         status=view.status(today),  # type: ignore[arg-type]
-        decision=view.decision, decided_on=view.decided_on, correction_seq=view.correction_seq,
-        history=[DisputeEventOut(event=e.event, actor=e.actor, day=e.day, at=e.at,
-                                 decision=e.decision, note=e.note,
-                                 correction_seq=e.correction_seq) for e in view.history],
+        decision=view.decision,
+        decided_on=view.decided_on,
+        correction_seq=view.correction_seq,
+        history=[
+            DisputeEventOut(
+                event=e.event,
+                actor=e.actor,
+                day=e.day,
+                at=e.at,
+                decision=e.decision,
+                note=e.note,
+                correction_seq=e.correction_seq,
+            )
+            for e in view.history
+        ],
     )
 
 
 def errors_out(report: IngestReport) -> list[RowErrorOut]:
     """A report's row errors for an HTTP body."""
-    return [RowErrorOut(index=e.line, field=e.field, reason=e.reason, value=e.value)
-            for e in report.errors]
+    return [
+        RowErrorOut(index=e.line, field=e.field, reason=e.reason, value=e.value)
+        for e in report.errors
+    ]
 
 
 def receipt_out(report: IngestReport) -> Receipt:
     """The receipt of an accepted filing."""
     r = report.receipt
     assert r is not None
-    return Receipt(batch=r.batch, accepted=r.accepted, duplicates=r.duplicates,
-                   rejected=report.bad_rows, first_seq=r.first_seq, last_seq=r.last_seq,
-                   errors=errors_out(report))
+    return Receipt(
+        batch=r.batch,
+        accepted=r.accepted,
+        duplicates=r.duplicates,
+        rejected=report.bad_rows,
+        first_seq=r.first_seq,
+        last_seq=r.last_seq,
+        errors=errors_out(report),
+    )

@@ -14,14 +14,24 @@ from fastapi.responses import JSONResponse, Response
 from opencredit.access import Caller, idempotency
 from opencredit.api.context import Context
 
-IdempotencyKey = Annotated[str | None, Header(
-    alias="Idempotency-Key", max_length=255,
-    description="Retry safely: the same key and body get the first response again; the same "
-                "key with another body is a 422")]
+IdempotencyKey = Annotated[
+    str | None,
+    Header(
+        alias="Idempotency-Key",
+        max_length=255,
+        description="Retry safely: the same key and body get the first response again; the same "
+        "key with another body is a 422",
+    ),
+]
 
 
-def run_idempotent(ctx: Context, caller: Caller, key: str | None, fingerprint: bytes,
-                   handler: Callable[[], Response]) -> Response:
+def run_idempotent(
+    ctx: Context,
+    caller: Caller,
+    key: str | None,
+    fingerprint: bytes,
+    handler: Callable[[], Response],
+) -> Response:
     """Run ``handler`` once per (caller, key); replay its response for the same request.
 
     ``fingerprint`` identifies the request (method, path, body): the same key with another
@@ -36,20 +46,26 @@ def run_idempotent(ctx: Context, caller: Caller, key: str | None, fingerprint: b
         replayed = {"Idempotent-Replayed": "true"}
         if not stored.body:
             return Response(status_code=stored.status, headers=replayed)
-        return JSONResponse(json.loads(stored.body), status_code=stored.status,
-                            headers=replayed)
+        return JSONResponse(json.loads(stored.body), status_code=stored.status, headers=replayed)
     try:
         response = handler()
     except BaseException:
         idempotency.abandon(ctx.access, caller.key_id, key)
         raise
-    idempotency.finish(ctx.access, caller.key_id, key, response.status_code,
-                       bytes(response.body).decode())
+    idempotency.finish(
+        ctx.access, caller.key_id, key, response.status_code, bytes(response.body).decode()
+    )
     return response
 
 
-def idempotent(ctx: Context, caller: Caller, key: str | None, request: str, status: int,
-               produce: Callable[[], Any]) -> Response:
+def idempotent(
+    ctx: Context,
+    caller: Caller,
+    key: str | None,
+    request: str,
+    status: int,
+    produce: Callable[[], Any],
+) -> Response:
     """Answer ``produce()`` as JSON with ``status`` (204: no body), once per Idempotency-Key.
 
     ``request`` identifies it: method, path and the body as JSON, say.

@@ -196,7 +196,8 @@ class DisputeOut(BaseModel):
     opened: dt.date
     deadline: dt.date = Field(description="Undecided after this day, the record stops counting")
     status: Literal["open", "overdue", "confirmed", "amended", "retracted"] = Field(
-        description="overdue: past the deadline, so the record is left out of every score")
+        description="overdue: past the deadline, so the record is left out of every score"
+    )
     decision: str | None
     decided_on: dt.date | None
     correction_seq: int | None
@@ -212,8 +213,16 @@ class CorrectionIn(Strict):
     occurred: dt.date | None = None
     value: float | None = None
     category: Annotated[str | None, Field(max_length=64)] = None
-    ref: Annotated[str | None, Field(min_length=1, max_length=100, description=(
-        "Your reference for the amendment; default <record ref>-dispute-<id>-amend"))] = None
+    ref: Annotated[
+        str | None,
+        Field(
+            min_length=1,
+            max_length=100,
+            description=(
+                "Your reference for the amendment; default <record ref>-dispute-<id>-amend"
+            ),
+        ),
+    ] = None
 
 
 class DecisionIn(Strict):
@@ -221,8 +230,9 @@ class DecisionIn(Strict):
 
     decision: Literal["confirm", "amend", "retract"]
     note: Text
-    correction: CorrectionIn | None = Field(default=None,
-                                            description="The corrected fields (amend only)")
+    correction: CorrectionIn | None = Field(
+        default=None, description="The corrected fields (amend only)"
+    )
 
 
 class AnswerIn(Strict):
@@ -234,8 +244,7 @@ class AnswerIn(Strict):
 class KeyIn(Strict):
     """A new API key."""
 
-    role: Literal["person", "data_provider", "scoring_provider", "partner", "regulator",
-                  "admin"]
+    role: Literal["person", "data_provider", "scoring_provider", "partner", "regulator", "admin"]
     subject: Annotated[str | None, Field(max_length=18)] = None
     label: Annotated[str, Field(max_length=200)] = ""
 

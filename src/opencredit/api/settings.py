@@ -18,20 +18,26 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="OPENCREDIT_", extra="ignore")
 
     data: Path = Field(default=Path("opencredit-data"), description="The data directory.")
-    database_url: str | None = Field(default=None, description="PostgreSQL URL; default: "
-                                     "the SQLite file in the data directory.")
-    environment: str = Field(default="development",
-                             description="development or production.")
+    database_url: str | None = Field(
+        default=None, description="PostgreSQL URL; default: the SQLite file in the data directory."
+    )
+    environment: str = Field(default="development", description="development or production.")
     # As long as the share links' own minimum (in bytes; each character is at least one), so
     # that a short secret is refused at startup rather than by every share link made.
-    share_secret: str = Field(default=DEVELOPMENT_SECRET, min_length=MIN_SECRET_BYTES,
-                              description="Key that signs share links (at least 32 characters).")
-    max_body_bytes: int = Field(default=50 * 1024 * 1024, gt=0,
-                                description="Largest request body accepted.")
+    share_secret: str = Field(
+        default=DEVELOPMENT_SECRET,
+        min_length=MIN_SECRET_BYTES,
+        description="Key that signs share links (at least 32 characters).",
+    )
+    max_body_bytes: int = Field(
+        default=50 * 1024 * 1024, gt=0, description="Largest request body accepted."
+    )
 
     @model_validator(mode="after")
     def _no_default_secret_in_production(self) -> Settings:
         if self.environment != "development" and self.share_secret == DEVELOPMENT_SECRET:
-            raise ValueError("set OPENCREDIT_SHARE_SECRET: the development default signs share "
-                             "links only in development")
+            raise ValueError(
+                "set OPENCREDIT_SHARE_SECRET: the development default signs share "
+                "links only in development"
+            )
         return self

@@ -38,10 +38,23 @@ PURCHASE_CATEGORIES: dict[str, str] = {
 #: Categories explicitly refused, each naming what it would reveal. Kept so that the error for
 #: a common mistake is specific (and as a test fixture: every one of these must be refused).
 REFUSED_CATEGORIES: tuple[str, ...] = (
-    "medicine", "pharmacy", "prescription_drugs", "medical_devices", "contraceptives",
-    "condoms", "pregnancy_tests", "fertility_treatment", "religious_goods", "church_donations",
-    "adult_goods", "sex_toys", "political_donations", "party_membership_fees", "union_dues",
-    "genetic_testing", "dna_kits",
+    "medicine",
+    "pharmacy",
+    "prescription_drugs",
+    "medical_devices",
+    "contraceptives",
+    "condoms",
+    "pregnancy_tests",
+    "fertility_treatment",
+    "religious_goods",
+    "church_donations",
+    "adult_goods",
+    "sex_toys",
+    "political_donations",
+    "party_membership_fees",
+    "union_dues",
+    "genetic_testing",
+    "dna_kits",
 )
 
 

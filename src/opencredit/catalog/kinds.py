@@ -54,42 +54,123 @@ _YEAR = 365
 
 KINDS: tuple[RecordKind, ...] = (
     # finance
-    RecordKind("loan_repaid", Domain.FINANCE, "A loan instalment repaid on time", None, 1,
-               5 * _YEAR),
-    RecordKind("payment_missed", Domain.FINANCE, "A payment made late or not at all",
-               "days_late", -1, 5 * _YEAR, 1, 3650),
-    RecordKind("loan_default", Domain.FINANCE, "A loan in default, with the amount owed",
-               "cny", -1, 5 * _YEAR, 0.01, 1e10),
-    RecordKind("court_judgment_unpaid", Domain.FINANCE,
-               "A court judgment for a debt left unpaid, with the amount", "cny", -1,
-               5 * _YEAR, 0.01, 1e10),
+    RecordKind(
+        "loan_repaid", Domain.FINANCE, "A loan instalment repaid on time", None, 1, 5 * _YEAR
+    ),
+    RecordKind(
+        "payment_missed",
+        Domain.FINANCE,
+        "A payment made late or not at all",
+        "days_late",
+        -1,
+        5 * _YEAR,
+        1,
+        3650,
+    ),
+    RecordKind(
+        "loan_default",
+        Domain.FINANCE,
+        "A loan in default, with the amount owed",
+        "cny",
+        -1,
+        5 * _YEAR,
+        0.01,
+        1e10,
+    ),
+    RecordKind(
+        "court_judgment_unpaid",
+        Domain.FINANCE,
+        "A court judgment for a debt left unpaid, with the amount",
+        "cny",
+        -1,
+        5 * _YEAR,
+        0.01,
+        1e10,
+    ),
     # traffic
-    RecordKind("speeding", Domain.TRAFFIC, "A speeding ticket, with km/h over the limit",
-               "kmh_over", -1, 3 * _YEAR, 1, 250),
+    RecordKind(
+        "speeding",
+        Domain.TRAFFIC,
+        "A speeding ticket, with km/h over the limit",
+        "kmh_over",
+        -1,
+        3 * _YEAR,
+        1,
+        250,
+    ),
     RecordKind("red_light", Domain.TRAFFIC, "Running a red light", None, -1, 3 * _YEAR),
-    RecordKind("drink_driving", Domain.TRAFFIC, "Driving over the alcohol limit", None, -1,
-               5 * _YEAR),
+    RecordKind(
+        "drink_driving", Domain.TRAFFIC, "Driving over the alcohol limit", None, -1, 5 * _YEAR
+    ),
     # education
-    RecordKind("grade_point", Domain.EDUCATION, "A term's grade point average (0-4)", "gpa",
-               1, 5 * _YEAR, 0, 4),
-    RecordKind("disciplinary_action", Domain.EDUCATION, "A school disciplinary action", None,
-               -1, 3 * _YEAR),
-    RecordKind("attendance", Domain.EDUCATION, "A term's attendance rate", "percent", 1,
-               3 * _YEAR, 0, 100),
+    RecordKind(
+        "grade_point",
+        Domain.EDUCATION,
+        "A term's grade point average (0-4)",
+        "gpa",
+        1,
+        5 * _YEAR,
+        0,
+        4,
+    ),
+    RecordKind(
+        "disciplinary_action", Domain.EDUCATION, "A school disciplinary action", None, -1, 3 * _YEAR
+    ),
+    RecordKind(
+        "attendance", Domain.EDUCATION, "A term's attendance rate", "percent", 1, 3 * _YEAR, 0, 100
+    ),
     # commerce
-    RecordKind("purchase", Domain.COMMERCE,
-               "A purchase, with its amount and a category from the vetted list", "cny", 0,
-               1 * _YEAR, 0.01, 1e8, needs_category=True),
+    RecordKind(
+        "purchase",
+        Domain.COMMERCE,
+        "A purchase, with its amount and a category from the vetted list",
+        "cny",
+        0,
+        1 * _YEAR,
+        0.01,
+        1e8,
+        needs_category=True,
+    ),
     # employment
-    RecordKind("performance_review", Domain.EMPLOYMENT, "An annual performance review (1-5)",
-               "rating", 1, 5 * _YEAR, 1, 5),
-    RecordKind("workplace_misconduct", Domain.EMPLOYMENT, "A finding of workplace misconduct",
-               None, -1, 3 * _YEAR),
+    RecordKind(
+        "performance_review",
+        Domain.EMPLOYMENT,
+        "An annual performance review (1-5)",
+        "rating",
+        1,
+        5 * _YEAR,
+        1,
+        5,
+    ),
+    RecordKind(
+        "workplace_misconduct",
+        Domain.EMPLOYMENT,
+        "A finding of workplace misconduct",
+        None,
+        -1,
+        3 * _YEAR,
+    ),
     # civic
-    RecordKind("volunteering", Domain.CIVIC, "Hours of registered volunteering", "hours", 1,
-               3 * _YEAR, 0.25, 1000),
-    RecordKind("littering_fine", Domain.CIVIC, "A fine for littering, with the amount", "cny",
-               -1, 1 * _YEAR, 0.01, 100000),
+    RecordKind(
+        "volunteering",
+        Domain.CIVIC,
+        "Hours of registered volunteering",
+        "hours",
+        1,
+        3 * _YEAR,
+        0.25,
+        1000,
+    ),
+    RecordKind(
+        "littering_fine",
+        Domain.CIVIC,
+        "A fine for littering, with the amount",
+        "cny",
+        -1,
+        1 * _YEAR,
+        0.01,
+        100000,
+    ),
 )
 
 KINDS_BY_ID: dict[str, RecordKind] = {k.id: k for k in KINDS}

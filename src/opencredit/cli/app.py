@@ -19,12 +19,13 @@ app = typer.Typer(
     no_args_is_help=True,
     pretty_exceptions_enable=False,
 )
-policy_app = typer.Typer(help="Published scoring policies: lint, list, show, install.",
-                         no_args_is_help=True)
-registry_app = typer.Typer(help="The registry of persons and data providers.",
-                           no_args_is_help=True)
-keys_app = typer.Typer(help="API keys for the HTTP service: create (shown once), list, revoke.",
-                       no_args_is_help=True)
+policy_app = typer.Typer(
+    help="Published scoring policies: lint, list, show, install.", no_args_is_help=True
+)
+registry_app = typer.Typer(help="The registry of persons and data providers.", no_args_is_help=True)
+keys_app = typer.Typer(
+    help="API keys for the HTTP service: create (shown once), list, revoke.", no_args_is_help=True
+)
 app.add_typer(policy_app, name="policy")
 app.add_typer(registry_app, name="registry")
 app.add_typer(keys_app, name="keys")
@@ -41,12 +42,19 @@ class _State:
 
 state = _State()
 
-DataOpt = Annotated[Path | None, typer.Option(
-    "--data", envvar="OPENCREDIT_DATA", help="Data directory [default: ./opencredit-data].")]
-PolicyOpt = Annotated[str, typer.Option("--policy", "-p", help="Policy id (latest version) or "
-                                        "id@version.")]
-AsOfOpt = Annotated[dt.datetime | None, typer.Option(
-    "--as-of", formats=["%Y-%m-%d"], help="Score as of this date [default: today].")]
+DataOpt = Annotated[
+    Path | None,
+    typer.Option(
+        "--data", envvar="OPENCREDIT_DATA", help="Data directory [default: ./opencredit-data]."
+    ),
+]
+PolicyOpt = Annotated[
+    str, typer.Option("--policy", "-p", help="Policy id (latest version) or id@version.")
+]
+AsOfOpt = Annotated[
+    dt.datetime | None,
+    typer.Option("--as-of", formats=["%Y-%m-%d"], help="Score as of this date [default: today]."),
+]
 
 
 def _as_of(value: dt.datetime | None) -> dt.date | None:
@@ -60,10 +68,15 @@ def _open(create: bool = False) -> Workspace:
 @app.callback()
 def main_options(
     data: DataOpt = None,
-    database_url: Annotated[str | None, typer.Option(
-        "--database-url", envvar="OPENCREDIT_DATABASE_URL",
-        help="The store: postgresql://user@host/db, or sqlite:///PATH "
-        "(default: DATA/ledger.sqlite).")] = None,
+    database_url: Annotated[
+        str | None,
+        typer.Option(
+            "--database-url",
+            envvar="OPENCREDIT_DATABASE_URL",
+            help="The store: postgresql://user@host/db, or sqlite:///PATH "
+            "(default: DATA/ledger.sqlite).",
+        ),
+    ] = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bars.")] = False,
 ) -> None:
     """opencredit: every rule published, every point explained."""
@@ -80,8 +93,9 @@ def init() -> None:
 
 
 @registry_app.command("add-persons")
-def add_persons(file: Annotated[Path, typer.Argument(help="Parquet: id, region, birth_date, sex")]
-                ) -> None:
+def add_persons(
+    file: Annotated[Path, typer.Argument(help="Parquet: id, region, birth_date, sex")],
+) -> None:
     """Register the persons listed in a Parquet file."""
     with _open() as ws:
         added = ws.register_persons(file)
@@ -104,9 +118,13 @@ def add_provider(
 def ingest(
     file: Annotated[Path, typer.Argument(help="CSV, JSON Lines or Parquet file of records")],
     provider: Annotated[str, typer.Option(help="The filing organisation's code")],
-    partial: Annotated[bool, typer.Option(help="File the good rows and reject only the bad "
-                                          "ones (default: reject the file if any row is bad)")]
-    = False,
+    partial: Annotated[
+        bool,
+        typer.Option(
+            help="File the good rows and reject only the bad "
+            "ones (default: reject the file if any row is bad)"
+        ),
+    ] = False,
 ) -> None:
     """Validate and file a provider's records; a bad row rejects the file unless --partial."""
     from opencredit.cli import render
@@ -121,19 +139,27 @@ def ingest(
 
 
 @app.command()
-def score(person: Annotated[str, typer.Argument(help="Resident ID")], policy: PolicyOpt,
-          as_of: AsOfOpt = None) -> None:
+def score(
+    person: Annotated[str, typer.Argument(help="Resident ID")],
+    policy: PolicyOpt,
+    as_of: AsOfOpt = None,
+) -> None:
     """A person's score under a policy, from the current factor state."""
     with _open() as ws:
         p = ws.policy(policy)
         raw, rounded = ws.score(person, policy, _as_of(as_of))
-        console.print(f"{person}  {p.key}  {rounded}  ({p.band_of(rounded).name})  "
-                      f"[dim]unrounded {raw:.4f}[/]")
+        console.print(
+            f"{person}  {p.key}  {rounded}  ({p.band_of(rounded).name})  "
+            f"[dim]unrounded {raw:.4f}[/]"
+        )
 
 
 @app.command()
-def explain(person: Annotated[str, typer.Argument(help="Resident ID")], policy: PolicyOpt,
-            as_of: AsOfOpt = None) -> None:
+def explain(
+    person: Annotated[str, typer.Argument(help="Resident ID")],
+    policy: PolicyOpt,
+    as_of: AsOfOpt = None,
+) -> None:
     """A person's score with every factor, the key reasons and the records behind them."""
     from opencredit.cli import render
 
@@ -145,13 +171,21 @@ def explain(person: Annotated[str, typer.Argument(help="Resident ID")], policy: 
 def whatif(
     person: Annotated[str, typer.Argument(help="Resident ID")],
     policy: PolicyOpt,
-    retract: Annotated[list[int] | None, typer.Option(help="Sequence number of a record to "
-                                                      "treat as retracted (repeatable)")] = None,
-    expire: Annotated[list[int] | None, typer.Option(help="Sequence number of a record to "
-                                                     "treat as expired (repeatable)")] = None,
-    add: Annotated[list[str] | None, typer.Option(
-        help="A hypothetical record: kind=speeding,occurred=2026-05-01,value=20[,category=...]"
-        " (repeatable)")] = None,
+    retract: Annotated[
+        list[int] | None,
+        typer.Option(help="Sequence number of a record to treat as retracted (repeatable)"),
+    ] = None,
+    expire: Annotated[
+        list[int] | None,
+        typer.Option(help="Sequence number of a record to treat as expired (repeatable)"),
+    ] = None,
+    add: Annotated[
+        list[str] | None,
+        typer.Option(
+            help="A hypothetical record: kind=speeding,occurred=2026-05-01,value=20[,category=...]"
+            " (repeatable)"
+        ),
+    ] = None,
     as_of: AsOfOpt = None,
 ) -> None:
     """The score if records were retracted, had expired, or new ones were filed."""
@@ -159,20 +193,32 @@ def whatif(
     from opencredit.scoring.hypothetical import parse_hypothetical
 
     with _open() as ws:
-        result = ws.what_if(person, policy, _as_of(as_of), retract=retract or [],
-                            expire=expire or [],
-                            add=[parse_hypothetical(a) for a in add or []])
+        result = ws.what_if(
+            person,
+            policy,
+            _as_of(as_of),
+            retract=retract or [],
+            expire=expire or [],
+            add=[parse_hypothetical(a) for a in add or []],
+        )
         console.print(render.what_if(result))
 
 
 @app.command()
 def rebuild(
     as_of: AsOfOpt = None,
-    policy: Annotated[list[str] | None, typer.Option("--policy", "-p", help="Only this policy "
-                                                     "(repeatable) [default: all installed]")]
-    = None,
-    state_: Annotated[bool, typer.Option("--state", help="Also rebuild the incremental "
-                                         "engine's factor state from the ledger")] = False,
+    policy: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--policy", "-p", help="Only this policy (repeatable) [default: all installed]"
+        ),
+    ] = None,
+    state_: Annotated[
+        bool,
+        typer.Option(
+            "--state", help="Also rebuild the incremental engine's factor state from the ledger"
+        ),
+    ] = False,
 ) -> None:
     """Recompute every score from the whole ledger with the batch engine (DuckDB)."""
     from opencredit.cli import render
@@ -205,8 +251,9 @@ def policy_list() -> None:
     """The installed policies."""
     with _open() as ws:
         for key, p in sorted(ws.policies.items()):
-            console.print(f"{key:20} {p.name}  range {p.low}-{p.high}, purposes: "
-                          f"{', '.join(p.purposes)}")
+            console.print(
+                f"{key:20} {p.name}  range {p.low}-{p.high}, purposes: {', '.join(p.purposes)}"
+            )
 
 
 @policy_app.command("show")
@@ -234,8 +281,7 @@ def policy_install(file: Annotated[Path, typer.Argument(help="Policy TOML file")
 @app.command()
 def generate(
     persons: Annotated[int, typer.Option(help="How many persons")] = 100_000,
-    out: Annotated[Path | None, typer.Option(help="Output folder [default: DATA/nation]")]
-    = None,
+    out: Annotated[Path | None, typer.Option(help="Output folder [default: DATA/nation]")] = None,
     seed: Annotated[int, typer.Option(help="Random seed")] = 2015,
     years: Annotated[int, typer.Option(help="Years of history")] = 3,
     as_of: AsOfOpt = None,
@@ -245,10 +291,10 @@ def generate(
     from opencredit.synth import generate_nation
 
     target = out or data_dir_from_env(state.data) / "nation"
-    files = generate_nation(target, persons, seed=seed, as_of=_as_of(as_of) or today(),
-                            years=years, quiet=state.quiet)
-    console.print(f"wrote {files.n_persons:,} persons and {files.n_records:,} records to "
-                  f"{target}")
+    files = generate_nation(
+        target, persons, seed=seed, as_of=_as_of(as_of) or today(), years=years, quiet=state.quiet
+    )
+    console.print(f"wrote {files.n_persons:,} persons and {files.n_records:,} records to {target}")
 
 
 @app.command()
@@ -270,11 +316,18 @@ def _access():
 
 @keys_app.command("create")
 def keys_create(
-    role: Annotated[str, typer.Option(help="person, data_provider, scoring_provider, partner, "
-                                      "regulator or admin")],
-    subject: Annotated[str | None, typer.Option(help="Resident ID (person) or organisation "
-                                                "code (data_provider, scoring_provider, "
-                                                "partner)")] = None,
+    role: Annotated[
+        str,
+        typer.Option(help="person, data_provider, scoring_provider, partner, regulator or admin"),
+    ],
+    subject: Annotated[
+        str | None,
+        typer.Option(
+            help="Resident ID (person) or organisation "
+            "code (data_provider, scoring_provider, "
+            "partner)"
+        ),
+    ] = None,
     label: Annotated[str, typer.Option(help="A note to recognise the key by")] = "",
 ) -> None:
     """Create an API key; the token is printed this once and only its hash is kept."""
@@ -286,8 +339,10 @@ def keys_create(
             caller, token = create_key(store, role, subject, label, ledger=ws.store)
         finally:
             store.close()
-    console.print(f"{caller.role.value} key {caller.key_id}"
-                  + (f" for {caller.subject}" if caller.subject else ""))
+    console.print(
+        f"{caller.role.value} key {caller.key_id}"
+        + (f" for {caller.subject}" if caller.subject else "")
+    )
     console.print(token, highlight=False, soft_wrap=True)
 
 
@@ -300,8 +355,10 @@ def keys_list() -> None:
     try:
         for k in list_keys(store):
             state_ = f"revoked {k.revoked_at:%Y-%m-%d}" if k.revoked_at else "active"
-            console.print(f"{k.key_id}  {k.role:16} {k.subject or '-':18}  {state_:18} "
-                          f"{k.label}", highlight=False)
+            console.print(
+                f"{k.key_id}  {k.role:16} {k.subject or '-':18}  {state_:18} {k.label}",
+                highlight=False,
+            )
     finally:
         store.close()
 
@@ -332,8 +389,9 @@ def serve(
 
     settings = Settings(data=data_dir_from_env(state.data), database_url=state.database_url)
     Workspace(settings.data, database_url=settings.database_url).close()  # fail early, clearly
-    uvicorn.run(create_app(settings), host=host, port=port, log_level="warning" if state.quiet
-                else "info")
+    uvicorn.run(
+        create_app(settings), host=host, port=port, log_level="warning" if state.quiet else "info"
+    )
 
 
 def main() -> None:

@@ -34,8 +34,9 @@ def prepare_dir(data_dir: Path) -> None:
     (data_dir / MARKER).write_text("made by `opencredit demo`; the next demo replaces it\n")
 
 
-def run_demo(data_dir: Path, persons: int, seed: int, console: Console, *,
-             quiet: bool = False) -> None:
+def run_demo(
+    data_dir: Path, persons: int, seed: int, console: Console, *, quiet: bool = False
+) -> None:
     """Run the whole pipeline and print what a new user should see."""
     from opencredit.cli import render
     from opencredit.cli.progress import spinner, steps
@@ -46,8 +47,10 @@ def run_demo(data_dir: Path, persons: int, seed: int, console: Console, *,
     prepare_dir(data_dir)
     console.print(Rule(f"opencredit demo: a synthetic nation of {persons:,} persons"))
     nation = generate_nation(data_dir / "nation", persons, seed=seed, as_of=as_of, quiet=quiet)
-    console.print(f"generated {nation.n_persons:,} persons and {nation.n_records:,} records "
-                  f"in {data_dir / 'nation'}")
+    console.print(
+        f"generated {nation.n_persons:,} persons and {nation.n_records:,} records "
+        f"in {data_dir / 'nation'}"
+    )
 
     # The demo always runs on the embedded store, whatever OPENCREDIT_DATABASE_URL says.
     with Workspace.init(data_dir, database_url=str(data_dir / "ledger.sqlite")) as ws:
@@ -61,8 +64,10 @@ def run_demo(data_dir: Path, persons: int, seed: int, console: Console, *,
                 if report.rejected_whole:
                     render.ingest_report(report, console, data_dir / "rejections")
                     raise OpenCreditError(f"the demo's own file {path} was rejected")
-        console.print(f"filed {ws.store.count_records():,} records from "
-                      f"{len(nation.records)} providers into {ws.data_dir / 'ledger.sqlite'}")
+        console.print(
+            f"filed {ws.store.count_records():,} records from "
+            f"{len(nation.records)} providers into {ws.data_dir / 'ledger.sqlite'}"
+        )
         with steps("scoring everyone", len(ws.policies), quiet) as advance:
             results = ws.rebuild(as_of, progress=advance)
         for r in results:
@@ -76,8 +81,9 @@ def run_demo(data_dir: Path, persons: int, seed: int, console: Console, *,
         worst = worst_record(result)
         if worst is not None:
             with spinner("what if", quiet):
-                console.print(render.what_if(ws.what_if(person, EXPLAINED_POLICY, as_of,
-                                                        retract=[worst])))
+                console.print(
+                    render.what_if(ws.what_if(person, EXPLAINED_POLICY, as_of, retract=[worst]))
+                )
         keys = demo_keys(ws, person)
     console.print(Rule("keys for the HTTP service (shown once; only their hashes are kept)"))
     table = Table(box=None, padding=(0, 1))
@@ -92,7 +98,8 @@ def run_demo(data_dir: Path, persons: int, seed: int, console: Console, *,
         f"  curl -H 'Authorization: Bearer {partner_token}' "
         f"'http://127.0.0.1:8000/scores/{person}?policy=lending&purpose=lending'"
         "   # 403 until the person consents",
-        highlight=False, soft_wrap=True,
+        highlight=False,
+        soft_wrap=True,
     )
     console.print(Rule("try next"))
     console.print(
@@ -104,8 +111,9 @@ def run_demo(data_dir: Path, persons: int, seed: int, console: Console, *,
         "  opencredit policy show lending",
         highlight=False,
     )
-    console.print(f"[dim]demo finished in {time.perf_counter() - started:.0f} s; data in "
-                  f"{data_dir}[/]")
+    console.print(
+        f"[dim]demo finished in {time.perf_counter() - started:.0f} s; data in {data_dir}[/]"
+    )
 
 
 #: A dating site, the kind of partner the press described showcasing high scorers.
@@ -118,14 +126,21 @@ def demo_keys(ws: Workspace, person: str) -> list[tuple[str, str | None, str]]:
 
     bank = next(o.code for o in ws.store.organisations() if "finance" in o.domains)
     owner = ws.policy(EXPLAINED_POLICY).owner
-    wanted = [("person", person), ("data_provider", bank), ("scoring_provider", owner),
-              ("partner", DEMO_PARTNER[0]), ("regulator", None), ("admin", None)]
+    wanted = [
+        ("person", person),
+        ("data_provider", bank),
+        ("scoring_provider", owner),
+        ("partner", DEMO_PARTNER[0]),
+        ("regulator", None),
+        ("admin", None),
+    ]
     store = AccessStore(access_url(ws.data_dir))
     try:
         out = []
         for role, subject in wanted:
-            caller, token = create_key(store, role, subject, "made by opencredit demo",
-                                       ledger=ws.store)
+            caller, token = create_key(
+                store, role, subject, "made by opencredit demo", ledger=ws.store
+            )
             out.append((caller.role.value, caller.subject, token))
         return out
     finally:
@@ -144,14 +159,15 @@ def pick_person(ws: Workspace, record_files: dict[str, Path]) -> str:
     ).fetchall()
     if not rows:
         scores, _, _ = ws.store.scores(ws.policy(EXPLAINED_POLICY).key)
-        return scores.column("person")[int(pc.index(scores.column("score"),
-                                                    pc.min(scores.column("score"))).as_py())
-                                       ].as_py()
+        return scores.column("person")[
+            int(pc.index(scores.column("score"), pc.min(scores.column("score"))).as_py())
+        ].as_py()
     return rows[0][0]
 
 
 def worst_record(result: ScoreResult) -> int | None:
     """The record costing the most points now, for the what-if."""
-    worst = min(((points, record.seq) for f in result.factors for record, points in f.records),
-                default=None)
+    worst = min(
+        ((points, record.seq) for f in result.factors for record, points in f.records), default=None
+    )
     return worst[1] if worst and worst[0] < 0 else None

@@ -14,9 +14,16 @@ console = Console(stderr=True)
 @contextlib.contextmanager
 def steps(title: str, total: int, quiet: bool = False) -> Iterator[Callable[[str], None]]:
     """A bar of ``total`` named steps; call the yielded function as each step starts."""
-    progress = Progress(SpinnerColumn(), TextColumn("{task.description}"), BarColumn(),
-                        TextColumn("{task.completed}/{task.total}"), TimeElapsedColumn(),
-                        console=console, disable=quiet, transient=False)
+    progress = Progress(
+        SpinnerColumn(),
+        TextColumn("{task.description}"),
+        BarColumn(),
+        TextColumn("{task.completed}/{task.total}"),
+        TimeElapsedColumn(),
+        console=console,
+        disable=quiet,
+        transient=False,
+    )
     task = progress.add_task(title, total=total)
     started = [0]
 
@@ -34,8 +41,14 @@ def steps(title: str, total: int, quiet: bool = False) -> Iterator[Callable[[str
 @contextlib.contextmanager
 def spinner(title: str, quiet: bool = False) -> Iterator[None]:
     """A spinner with elapsed time while one long step runs."""
-    progress = Progress(SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(),
-                        console=console, disable=quiet, transient=True)
+    progress = Progress(
+        SpinnerColumn(),
+        TextColumn("{task.description}"),
+        TimeElapsedColumn(),
+        console=console,
+        disable=quiet,
+        transient=True,
+    )
     with progress:
         progress.add_task(title, total=None)
         yield

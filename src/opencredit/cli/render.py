@@ -25,7 +25,8 @@ def explanation(result: ScoreResult, max_records_per_factor: int | None = None) 
     """A person's score, band, every factor's contribution, reasons and records."""
     policy = result.policy
     head = Text.assemble(
-        (f"{result.score}", "bold"), f"  ({result.band})   under {policy.name} [{policy.key}], "
+        (f"{result.score}", "bold"),
+        f"  ({result.band})   under {policy.name} [{policy.key}], "
         f"range {policy.low}-{policy.high}, as of {result.as_of}\n",
         f"base {policy.base:g} + factors {sum(f.contribution for f in result.factors):+.1f}"
         f" = {result.raw:.2f}",
@@ -38,9 +39,13 @@ def explanation(result: ScoreResult, max_records_per_factor: int | None = None) 
     factors.add_column("records", justify="right")
     for f in result.factors:
         style = "red" if f.contribution < 0 else ("green" if f.contribution > 0 else "")
-        factors.add_row(f.factor.id, Text(f"{f.contribution:+.1f}", style=style),
-                        f"{f.factor.max:+g}", f"{f.factor.min:g}..{f.factor.max:g}",
-                        str(len(f.records)))
+        factors.add_row(
+            f.factor.id,
+            Text(f"{f.contribution:+.1f}", style=style),
+            f"{f.factor.max:+g}",
+            f"{f.factor.min:g}..{f.factor.max:g}",
+            str(len(f.records)),
+        )
     reasons = Table(title=f"Key reasons (up to {MAX_REASONS})", title_justify="left")
     reasons.add_column("code")
     reasons.add_column("reason")
@@ -56,12 +61,25 @@ def explanation(result: ScoreResult, max_records_per_factor: int | None = None) 
         ordered = sorted(f.records, key=lambda rp: rp[0].occurred, reverse=True)
         shown = ordered[:max_records_per_factor] if max_records_per_factor else ordered
         if len(shown) < len(ordered):
-            records.add_row(f.factor.id, "", "", f"... {len(ordered) - len(shown)} older", "",
-                            "", f"{sum(p for _, p in ordered[len(shown):]):+.2f}")
+            records.add_row(
+                f.factor.id,
+                "",
+                "",
+                f"... {len(ordered) - len(shown)} older",
+                "",
+                "",
+                f"{sum(p for _, p in ordered[len(shown) :]):+.2f}",
+            )
         for record, points in shown:
-            records.add_row(f.factor.id, str(record.seq), record.occurred.isoformat(),
-                            record.kind, "" if record.value is None else f"{record.value:g}",
-                            record.category or "", f"{points:+.2f}")
+            records.add_row(
+                f.factor.id,
+                str(record.seq),
+                record.occurred.isoformat(),
+                record.kind,
+                "" if record.value is None else f"{record.value:g}",
+                record.category or "",
+                f"{points:+.2f}",
+            )
     return Group(Panel(head, title=f"Score of {result.person}"), factors, reasons, records)
 
 
@@ -69,10 +87,13 @@ def what_if(result: WhatIf) -> Panel:
     """Before and after of a what-if."""
     lines = "\n".join(f"- {c}" for c in result.changes) or "- no change"
     body = Text.assemble(
-        f"{lines}\n\n", "score ", (f"{result.before.score}", "bold"),
-        f" ({result.before.band}) -> ", (f"{result.after.score}", "bold"),
-        f" ({result.after.band}): ", (f"{result.delta:+d} points",
-                                      "green" if result.delta > 0 else "red"),
+        f"{lines}\n\n",
+        "score ",
+        (f"{result.before.score}", "bold"),
+        f" ({result.before.band}) -> ",
+        (f"{result.after.score}", "bold"),
+        f" ({result.after.band}): ",
+        (f"{result.delta:+d} points", "green" if result.delta > 0 else "red"),
     )
     return Panel(body, title=f"What if, under {result.before.policy.key}")
 
@@ -82,13 +103,17 @@ def ingest_report(report: IngestReport, console: Console, report_dir: Path | Non
     if report.receipt is not None:
         r = report.receipt
         seqs = f"ledger {r.first_seq}..{r.last_seq}" if r.first_seq else "nothing new"
-        console.print(f"[green]accepted[/] {report.source}: batch {r.batch}, {r.accepted:,} "
-                      f"records ({seqs}), {r.duplicates:,} duplicates skipped, "
-                      f"{report.bad_rows:,} bad rows rejected")
+        console.print(
+            f"[green]accepted[/] {report.source}: batch {r.batch}, {r.accepted:,} "
+            f"records ({seqs}), {r.duplicates:,} duplicates skipped, "
+            f"{report.bad_rows:,} bad rows rejected"
+        )
     else:
-        console.print(f"[red]rejected[/] {report.source}: {report.bad_rows:,} bad rows out of "
-                      f"{report.rows:,}; nothing was written "
-                      "(use --partial to file the good rows and reject only the bad ones)")
+        console.print(
+            f"[red]rejected[/] {report.source}: {report.bad_rows:,} bad rows out of "
+            f"{report.rows:,}; nothing was written "
+            "(use --partial to file the good rows and reject only the bad ones)"
+        )
     if not report.errors:
         return
     table = Table(title="Bad rows", title_justify="left")
@@ -104,18 +129,26 @@ def ingest_report(report: IngestReport, console: Console, report_dir: Path | Non
             writer = csv.writer(fh)
             writer.writerow([report.line_word, "field", "value", "reason"])
             writer.writerows((e.line, e.field, e.value or "", e.reason) for e in report.errors)
-        console.print(f"... and {len(report.errors) - MAX_ERRORS_SHOWN:,} more; all "
-                      f"{len(report.errors):,} in {path}")
+        console.print(
+            f"... and {len(report.errors) - MAX_ERRORS_SHOWN:,} more; all "
+            f"{len(report.errors):,} in {path}"
+        )
 
 
 def distribution(policy: Policy, scores: pa.Table, bins: int = 12, width: int = 40) -> Group:
     """A histogram of scores over the policy's range and each band's share."""
     values = scores.column("score").to_numpy()
     n = len(values)
-    hist = Table(title=f"{policy.name} [{policy.key}]: {n:,} persons, mean "
-                       f"{values.mean():.0f}, median {np.median(values):.0f}" if n else
-                 f"{policy.key}: no scores", title_justify="left", show_header=False,
-                 box=None, padding=(0, 1))
+    hist = Table(
+        title=f"{policy.name} [{policy.key}]: {n:,} persons, mean "
+        f"{values.mean():.0f}, median {np.median(values):.0f}"
+        if n
+        else f"{policy.key}: no scores",
+        title_justify="left",
+        show_header=False,
+        box=None,
+        padding=(0, 1),
+    )
     if n:
         counts, edges = np.histogram(values, bins=bins, range=(policy.low, policy.high + 1))
         top = counts.max() or 1
@@ -127,11 +160,16 @@ def distribution(policy: Policy, scores: pa.Table, bins: int = 12, width: int = 
     bands.add_column("range")
     bands.add_column("share", justify="right")
     bands.add_column("")
-    counts_by_band = dict(zip(*pc.value_counts(scores.column("band")).flatten(), strict=True)
-                          ) if n else {}
+    counts_by_band = (
+        dict(zip(*pc.value_counts(scores.column("band")).flatten(), strict=True)) if n else {}
+    )
     counts_by_band = {k.as_py(): v.as_py() for k, v in counts_by_band.items()}
     for band in policy.bands:
         share = counts_by_band.get(band.name, 0) / n if n else 0.0
-        bands.add_row(band.name, f"{band.min}-{band.max}", f"{share:6.1%}",
-                      Text("▇" * round(width * share), style="magenta"))
+        bands.add_row(
+            band.name,
+            f"{band.min}-{band.max}",
+            f"{share:6.1%}",
+            Text("▇" * round(width * share), style="magenta"),
+        )
     return Group(hist, bands, Text(""))

@@ -57,8 +57,9 @@ def read_rows(path: str | Path) -> RawRows:
     path = Path(path)
     fmt = FORMATS.get(path.suffix.lower())
     if fmt is None:
-        raise FileError(f"{path}: unknown file type {path.suffix!r}; expected .csv, .jsonl or "
-                        ".parquet")
+        raise FileError(
+            f"{path}: unknown file type {path.suffix!r}; expected .csv, .jsonl or .parquet"
+        )
     if not path.is_file():
         raise FileError(f"{path}: no such file")
     reader = {"csv": _read_csv, "jsonl": _read_jsonl, "parquet": _read_parquet}[fmt]
@@ -70,8 +71,9 @@ def _check_columns(path: Path, names: list[str]) -> None:
 
     repeated = sorted({name for name in names if names.count(name) > 1})
     if repeated:
-        raise FileError(f"{path}: column {repeated[0]!r} appears more than once; expected each "
-                        "column once")
+        raise FileError(
+            f"{path}: column {repeated[0]!r} appears more than once; expected each column once"
+        )
     for name in names:
         if name in COLUMNS:
             continue
@@ -83,14 +85,18 @@ def _check_columns(path: Path, names: list[str]) -> None:
             why = f"it reveals {special}, special-category data that opencredit refuses"
         else:
             why = "not part of the record format"
-        raise FileError(f"{path}: column {name!r} is refused: {why}; expected columns "
-                        f"{', '.join(REQUIRED_COLUMNS)} and optionally "
-                        f"{', '.join(OPTIONAL_COLUMNS)}")
+        raise FileError(
+            f"{path}: column {name!r} is refused: {why}; expected columns "
+            f"{', '.join(REQUIRED_COLUMNS)} and optionally "
+            f"{', '.join(OPTIONAL_COLUMNS)}"
+        )
     missing = [c for c in REQUIRED_COLUMNS if c not in names]
     if missing:
-        raise FileError(f"{path}: missing required column(s) {', '.join(missing)}; the columns "
-                        f"are {', '.join(REQUIRED_COLUMNS)} and optionally "
-                        f"{', '.join(OPTIONAL_COLUMNS)}")
+        raise FileError(
+            f"{path}: missing required column(s) {', '.join(missing)}; the columns "
+            f"are {', '.join(REQUIRED_COLUMNS)} and optionally "
+            f"{', '.join(OPTIONAL_COLUMNS)}"
+        )
 
 
 def _complete(table: pa.Table) -> pa.Table:
@@ -109,8 +115,10 @@ def _read_csv(path: Path) -> RawRows:
         text = data.decode("utf-8").removeprefix("\ufeff")
     except UnicodeDecodeError as exc:
         line = data[: exc.start].count(b"\n") + 1
-        raise FileError(f"{path}: line {line} is not UTF-8 text ({exc.reason}); expected a "
-                        "CSV file saved as UTF-8") from exc
+        raise FileError(
+            f"{path}: line {line} is not UTF-8 text ({exc.reason}); expected a "
+            "CSV file saved as UTF-8"
+        ) from exc
     header = next(csv.reader([text[: text.find("\n") + 1 or None]]), None)
     if not header:
         raise FileError(f"{path}: empty file; expected a header line naming the columns")
@@ -140,11 +148,11 @@ def _read_csv_fast(data: bytes, header: list[str]) -> tuple[pa.Table, list[int]]
         table = pacsv.read_csv(
             pa.BufferReader(data),
             read_options=pacsv.ReadOptions(column_names=header, skip_rows=1),
-            parse_options=pacsv.ParseOptions(invalid_row_handler=bad_row,
-                                             newlines_in_values=True),
+            parse_options=pacsv.ParseOptions(invalid_row_handler=bad_row, newlines_in_values=True),
             convert_options=pacsv.ConvertOptions(
                 # Only an empty field is missing: "NA" or "null" may be someone's ref.
-                column_types=dict.fromkeys(header, pa.string()), strings_can_be_null=True,
+                column_types=dict.fromkeys(header, pa.string()),
+                strings_can_be_null=True,
                 null_values=[""],
             ),
         )
@@ -178,17 +186,23 @@ def _read_csv_exactly(path: Path, text: str, header: list[str]) -> RawRows:
             if not row:
                 continue
             if len(row) != width:
-                errors.append(RowError(start, "(row)",
-                                       f"expected {width} fields, found {len(row)}",
-                                       ",".join(row)[:200]))
+                errors.append(
+                    RowError(
+                        start,
+                        "(row)",
+                        f"expected {width} fields, found {len(row)}",
+                        ",".join(row)[:200],
+                    )
+                )
                 continue
             lines.append(start)
             for values, value in zip(columns, row, strict=True):
                 values.append(value if value != "" else None)
     except csv.Error as exc:
         raise FileError(f"{path}: line {end + 1} cannot be read as CSV: {exc}") from exc
-    table = pa.table({name: pa.array(values, pa.string())
-                      for name, values in zip(header, columns, strict=True)})
+    table = pa.table(
+        {name: pa.array(values, pa.string()) for name, values in zip(header, columns, strict=True)}
+    )
     return RawRows(str(path), _complete(table), lines, errors, "line")
 
 
@@ -202,8 +216,14 @@ def _read_jsonl(path: Path) -> RawRows:
             try:
                 text = data.decode("utf-8-sig" if number == 1 else "utf-8")
             except UnicodeDecodeError as exc:
-                errors.append(RowError(number, "(row)", f"not UTF-8 text ({exc.reason})",
-                                       data[:200].decode("utf-8", "replace")))
+                errors.append(
+                    RowError(
+                        number,
+                        "(row)",
+                        f"not UTF-8 text ({exc.reason})",
+                        data[:200].decode("utf-8", "replace"),
+                    )
+                )
                 continue
             if not text.strip():
                 continue
@@ -213,8 +233,9 @@ def _read_jsonl(path: Path) -> RawRows:
                 errors.append(RowError(number, "(row)", f"not valid JSON: {exc.msg}", text[:200]))
                 continue
             if not isinstance(obj, dict):
-                errors.append(RowError(number, "(row)", "expected a JSON object per line",
-                                       text[:200]))
+                errors.append(
+                    RowError(number, "(row)", "expected a JSON object per line", text[:200])
+                )
                 continue
             seen_columns.update(obj)
             rows.append(obj)
@@ -232,8 +253,10 @@ def _read_jsonl(path: Path) -> RawRows:
 
 def _mixed_values(values: list) -> pa.Array:
     """JSON values may be numbers or text; keep both as text for validation to parse."""
-    return pa.array([None if v is None else (v if isinstance(v, str) else json.dumps(v))
-                     for v in values], pa.string())
+    return pa.array(
+        [None if v is None else (v if isinstance(v, str) else json.dumps(v)) for v in values],
+        pa.string(),
+    )
 
 
 def _read_parquet(path: Path) -> RawRows:

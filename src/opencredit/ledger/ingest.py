@@ -67,22 +67,43 @@ class ProviderError(OpenCreditError):
     """The filing organisation is unknown or not licensed for what it files."""
 
 
-def ingest_file(store: Store, path: str | Path, org: str, *, partial: bool = False,
-                today: dt.date | None = None, terms: TermMaker | None = None) -> IngestReport:
+def ingest_file(
+    store: Store,
+    path: str | Path,
+    org: str,
+    *,
+    partial: bool = False,
+    today: dt.date | None = None,
+    terms: TermMaker | None = None,
+) -> IngestReport:
     """Validate and file the records in ``path`` for organisation ``org``."""
     return ingest_rows(store, read_rows(path), org, partial=partial, today=today, terms=terms)
 
 
-def ingest_rows(store: Store, raw: RawRows, org: str, *, partial: bool = False,
-                today: dt.date | None = None, terms: TermMaker | None = None) -> IngestReport:
+def ingest_rows(
+    store: Store,
+    raw: RawRows,
+    org: str,
+    *,
+    partial: bool = False,
+    today: dt.date | None = None,
+    terms: TermMaker | None = None,
+) -> IngestReport:
     """Validate and file rows already read (see :func:`opencredit.ledger.files.read_rows`)."""
     code = parse_org_code(org).value
     organisation = store.organisation(code)
     if organisation is None:
-        raise ProviderError(f"{raw.source}: organisation {code} is not registered as a data "
-                            "provider; expected a provider registered (and licensed) first")
-    report = IngestReport(raw.source, code, raw.table.num_rows + len(raw.errors),
-                          errors=list(raw.errors), line_word=raw.line_word)
+        raise ProviderError(
+            f"{raw.source}: organisation {code} is not registered as a data "
+            "provider; expected a provider registered (and licensed) first"
+        )
+    report = IngestReport(
+        raw.source,
+        code,
+        raw.table.num_rows + len(raw.errors),
+        errors=list(raw.errors),
+        line_word=raw.line_word,
+    )
     checked = _Validator(store, raw, code, organisation.domains, today or clock_today()).run()
     report.errors.extend(checked.errors)
     report.errors.sort(key=lambda e: (e.line, e.field))
@@ -91,16 +112,18 @@ def ingest_rows(store: Store, raw: RawRows, org: str, *, partial: bool = False,
         return report
     keep = ~(checked.bad | checked.duplicate)
     rows = checked.table.filter(pa.array(keep))
-    report.receipt = store.append(code, raw.source, rows, duplicates=report.duplicates,
-                                  rejected=report.bad_rows, terms=terms)
+    report.receipt = store.append(
+        code, raw.source, rows, duplicates=report.duplicates, rejected=report.bad_rows, terms=terms
+    )
     return report
 
 
 class _Validator:
     """Column-wise checks of one file's rows; collects errors and a bad-row mask."""
 
-    def __init__(self, store: Store, raw: RawRows, org: str, domains: tuple[str, ...],
-                 today: dt.date) -> None:
+    def __init__(
+        self, store: Store, raw: RawRows, org: str, domains: tuple[str, ...], today: dt.date
+    ) -> None:
         self.store, self.raw, self.org, self.domains, self.today = store, raw, org, domains, today
         self.n = raw.table.num_rows
         self.lines = raw.lines
@@ -108,26 +131,35 @@ class _Validator:
         self.bad = np.zeros(self.n, dtype=bool)
         self.duplicate = np.zeros(self.n, dtype=bool)
 
-    def fail(self, mask: np.ndarray, field_name: str, reason: Callable[[int], str] | str,
-             column: pa.ChunkedArray | None = None) -> None:
+    def fail(
+        self,
+        mask: np.ndarray,
+        field_name: str,
+        reason: Callable[[int], str] | str,
+        column: pa.ChunkedArray | None = None,
+    ) -> None:
         """Record an error on every row in ``mask``."""
         for i in np.flatnonzero(mask):
             value = column[int(i)].as_py() if column is not None else None
             text = reason(int(i)) if callable(reason) else reason
-            self.errors.append(RowError(self.lines[i], field_name, text,
-                                        None if value is None else str(value)))
+            self.errors.append(
+                RowError(self.lines[i], field_name, text, None if value is None else str(value))
+            )
         self.bad |= mask
 
     def col(self, name: str) -> pa.ChunkedArray:
         return self.raw.table.column(name)
 
     def run(self) -> _Validator:
-        action = pc.fill_null(pc.utf8_lower(pc.utf8_trim_whitespace(
-            pc.cast(self.col("action"), pa.string()))), "file")
+        action = pc.fill_null(
+            pc.utf8_lower(pc.utf8_trim_whitespace(pc.cast(self.col("action"), pa.string()))), "file"
+        )
         self._check_action(action)
         is_retract = np.asarray(pc.equal(action, "retract").to_numpy(zero_copy_only=False))
-        strings = {name: pc.cast(self.col(name), pa.string())
-                   for name in ("person", "kind", "ref", "category", "target_ref")}
+        strings = {
+            name: pc.cast(self.col(name), pa.string())
+            for name in ("person", "kind", "ref", "category", "target_ref")
+        }
         self._required(strings, is_retract)
         person = pc.utf8_upper(pc.utf8_trim_whitespace(strings["person"]))
         self._check_person(person, is_retract)
@@ -138,12 +170,20 @@ class _Validator:
         category = self._check_category(strings["category"], kind_index, is_retract)
         self._check_refs(strings["ref"])
         self.existing = self.store.existing_refs(
-            self.org, [r for r in strings["ref"].to_pylist() if r])
-        self.table = pa.table({
-            "person": person, "kind": kind, "occurred": occurred, "value": value,
-            "category": category, "ref": strings["ref"], "action": action,
-            "target": pa.nulls(self.n, pa.int64()),
-        })
+            self.org, [r for r in strings["ref"].to_pylist() if r]
+        )
+        self.table = pa.table(
+            {
+                "person": person,
+                "kind": kind,
+                "occurred": occurred,
+                "value": value,
+                "category": category,
+                "ref": strings["ref"],
+                "action": action,
+                "target": pa.nulls(self.n, pa.int64()),
+            }
+        )
         self._check_corrections(strings["target_ref"], is_retract)
         self._check_existing()
         return self
@@ -155,8 +195,11 @@ class _Validator:
 
     def _required(self, strings: dict[str, pa.ChunkedArray], is_retract: np.ndarray) -> None:
         for name in ("person", "kind", "ref"):
-            empty = _np(pc.or_kleene(pc.is_null(strings[name]),
-                                     pc.equal(pc.utf8_trim_whitespace(strings[name]), "")))
+            empty = _np(
+                pc.or_kleene(
+                    pc.is_null(strings[name]), pc.equal(pc.utf8_trim_whitespace(strings[name]), "")
+                )
+            )
             empty = np.asarray(pc.fill_null(pa.array(empty), True))
             if name != "ref":
                 empty &= ~is_retract  # a retraction takes these from the record it retracts
@@ -177,7 +220,8 @@ class _Validator:
             self.fail(_one(self.n, i), "person", reason, person)
         good = present & ok
         unknown = self.store.unknown_persons(
-            set(pc.unique(person.filter(pa.array(good))).to_pylist()) if good.any() else ())
+            set(pc.unique(person.filter(pa.array(good))).to_pylist()) if good.any() else ()
+        )
         if unknown:
             mask = good & _np(pc.is_in(person, value_set=pa.array(sorted(unknown))))
             self.fail(mask, "person", "no such person in the registry", person)
@@ -198,9 +242,15 @@ class _Validator:
         self.fail(unknown, "kind", why, kind)
         domains = np.array([k.domain.value in self.domains for k in KINDS] + [True])
         unlicensed = (idx >= 0) & ~domains[idx]
-        self.fail(unlicensed, "kind", lambda i: (
-            f"organisation {self.org} is licensed for {', '.join(self.domains) or 'no domain'}, "
-            f"not {KINDS[idx[i]].domain.value}"), kind)
+        self.fail(
+            unlicensed,
+            "kind",
+            lambda i: (
+                f"organisation {self.org} is licensed for "
+                f"{', '.join(self.domains) or 'no domain'}, not {KINDS[idx[i]].domain.value}"
+            ),
+            kind,
+        )
         return idx
 
     def _check_occurred(self) -> pa.Array:
@@ -217,12 +267,12 @@ class _Validator:
             dates = pc.cast(parsed, pa.date32())
             unreadable = _np(pc.is_valid(raw)) & ~_np(pc.is_valid(dates))
             self.fail(unreadable, "occurred", "not a date; expected YYYY-MM-DD", raw)
-        days = np.asarray(pc.fill_null(pc.cast(dates, pa.int32()), 0).to_numpy(
-            zero_copy_only=False))
+        days = np.asarray(
+            pc.fill_null(pc.cast(dates, pa.int32()), 0).to_numpy(zero_copy_only=False)
+        )
         present = _np(pc.is_valid(dates))
         future = present & (days > (self.today - dt.date(1970, 1, 1)).days)
-        self.fail(future, "occurred", f"is in the future; today is {self.today.isoformat()}",
-                  dates)
+        self.fail(future, "occurred", f"is in the future; today is {self.today.isoformat()}", dates)
         ancient = present & (days < (EARLIEST - dt.date(1970, 1, 1)).days)
         self.fail(ancient, "occurred", f"is before {EARLIEST.isoformat()}", dates)
         return dates
@@ -237,30 +287,55 @@ class _Validator:
         has_unit = np.array([kd.unit is not None for kd in KINDS])[k]
         lo = np.array([kd.min_value if kd.min_value is not None else -np.inf for kd in KINDS])[k]
         hi = np.array([kd.max_value if kd.max_value is not None else np.inf for kd in KINDS])[k]
-        self.fail(known & has_unit & ~has & ~unreadable, "value",
-                  lambda i: f"kind {KINDS[k[i]].id} needs a value in {KINDS[k[i]].unit}")
-        self.fail(known & ~has_unit & has, "value",
-                  lambda i: f"kind {KINDS[k[i]].id} carries no value; leave it empty", raw)
+        self.fail(
+            known & has_unit & ~has & ~unreadable,
+            "value",
+            lambda i: f"kind {KINDS[k[i]].id} needs a value in {KINDS[k[i]].unit}",
+        )
+        self.fail(
+            known & ~has_unit & has,
+            "value",
+            lambda i: f"kind {KINDS[k[i]].id} carries no value; leave it empty",
+            raw,
+        )
         low = known & has_unit & has & (values < lo)
-        self.fail(low, "value", lambda i: (
-            f"{'is negative' if values[i] < 0 else 'is too small'}; expected at least "
-            f"{_num(lo[i])} {KINDS[k[i]].unit} for {KINDS[k[i]].id}"), raw)
+        self.fail(
+            low,
+            "value",
+            lambda i: (
+                f"{'is negative' if values[i] < 0 else 'is too small'}; expected at least "
+                f"{_num(lo[i])} {KINDS[k[i]].unit} for {KINDS[k[i]].id}"
+            ),
+            raw,
+        )
         high = known & has_unit & has & (values > hi)
-        self.fail(high, "value", lambda i: (
-            f"is too large; expected at most {_num(hi[i])} {KINDS[k[i]].unit} for "
-            f"{KINDS[k[i]].id}"), raw)
+        self.fail(
+            high,
+            "value",
+            lambda i: (
+                f"is too large; expected at most {_num(hi[i])} {KINDS[k[i]].unit} for "
+                f"{KINDS[k[i]].id}"
+            ),
+            raw,
+        )
         return pa.array(values, pa.float64(), mask=~has)
 
-    def _check_category(self, category: pa.ChunkedArray, kind_index: np.ndarray,
-                        is_retract: np.ndarray) -> pa.Array:
+    def _check_category(
+        self, category: pa.ChunkedArray, kind_index: np.ndarray, is_retract: np.ndarray
+    ) -> pa.Array:
         category = pc.utf8_trim_whitespace(category)
         has = _np(pc.is_valid(category)) & _np(pc.fill_null(pc.not_equal(category, ""), False))
         known = (kind_index >= 0) & ~is_retract
         needs = np.array([kd.needs_category for kd in KINDS])[np.where(known, kind_index, 0)]
-        self.fail(known & needs & ~has, "category",
-                  "purchases need a category from the vetted list")
-        self.fail(known & ~needs & has, "category",
-                  "only purchases carry a category; leave it empty", category)
+        self.fail(
+            known & needs & ~has, "category", "purchases need a category from the vetted list"
+        )
+        self.fail(
+            known & ~needs & has,
+            "category",
+            "only purchases carry a category; leave it empty",
+            category,
+        )
         vetted = _np(pc.is_in(category, value_set=pa.array(list(PURCHASE_CATEGORIES))))
 
         def why(i: int) -> str:
@@ -286,9 +361,15 @@ class _Validator:
                 repeated[i] = True
             else:
                 first[r] = i
-        self.fail(repeated, "ref", lambda i: (
-            f"repeats the ref of {self.raw.line_word} {self.lines[first[refs[i]]]}; "
-            "each record needs its own"), ref)
+        self.fail(
+            repeated,
+            "ref",
+            lambda i: (
+                f"repeats the ref of {self.raw.line_word} {self.lines[first[refs[i]]]}; "
+                "each record needs its own"
+            ),
+            ref,
+        )
 
     def _check_corrections(self, target_ref: pa.ChunkedArray, is_retract: np.ndarray) -> None:
         """Resolve ``target_ref`` of amendments and retractions; fill retractions from target."""
@@ -297,8 +378,12 @@ class _Validator:
         correcting = [i for i, a in enumerate(actions) if a in ("amend", "retract")]
         stray = [i for i, a in enumerate(actions) if a == "file" and targets[i]]
         for i in stray:
-            self.fail(_one(self.n, i), "target_ref",
-                      "only amend and retract rows name a target_ref", target_ref)
+            self.fail(
+                _one(self.n, i),
+                "target_ref",
+                "only amend and retract rows name a target_ref",
+                target_ref,
+            )
         if not correcting:
             return
         wanted = {targets[i] for i in correcting if targets[i]}
@@ -309,14 +394,19 @@ class _Validator:
         for i in correcting:
             ref = targets[i]
             if not ref:
-                self.fail(_one(self.n, i), "target_ref",
-                          f"{actions[i]} needs the ref of the record it corrects")
+                self.fail(
+                    _one(self.n, i),
+                    "target_ref",
+                    f"{actions[i]} needs the ref of the record it corrects",
+                )
                 continue
             record = found.get(ref)
             if record is None:
-                reason = (f"names {ref!r}, filed in this same file; file corrections in a later "
-                          "batch" if ref in own_refs else
-                          f"no record filed by {self.org} has ref {ref!r}")
+                reason = (
+                    f"names {ref!r}, filed in this same file; file corrections in a later batch"
+                    if ref in own_refs
+                    else f"no record filed by {self.org} has ref {ref!r}"
+                )
                 self.fail(_one(self.n, i), "target_ref", reason)
                 continue
             refiled = cols["ref"][i] in self.existing  # a duplicate: compared in _check_existing
@@ -332,25 +422,36 @@ class _Validator:
                 cols["occurred"][i] = record.occurred
                 cols["value"][i] = record.value
                 cols["category"][i] = record.category
-        self.table = pa.table({name: pa.array(values, self.table.schema.field(name).type)
-                               for name, values in cols.items()})
+        self.table = pa.table(
+            {
+                name: pa.array(values, self.table.schema.field(name).type)
+                for name, values in cols.items()
+            }
+        )
 
-    def _correction_problem(self, record: Record, i: int, cols: dict[str, list],
-                            seen: dict[int, int]) -> tuple[str, str] | None:
+    def _correction_problem(
+        self, record: Record, i: int, cols: dict[str, list], seen: dict[int, int]
+    ) -> tuple[str, str] | None:
         if record.action is Action.RETRACT:
             return "target_ref", f"{record.ref!r} is itself a retraction and cannot be corrected"
         if record.seq in seen:
-            return "target_ref", (f"{self.raw.line_word} {self.lines[seen[record.seq]]} already "
-                                  f"corrects {record.ref!r}")
+            return "target_ref", (
+                f"{self.raw.line_word} {self.lines[seen[record.seq]]} already "
+                f"corrects {record.ref!r}"
+            )
         corrected_by = self.store.corrected_by(record.seq)
         if corrected_by is not None:
-            return "target_ref", (f"{record.ref!r} (record {record.seq}) was already corrected by "
-                                  f"record {corrected_by}; correct that one instead")
+            return "target_ref", (
+                f"{record.ref!r} (record {record.seq}) was already corrected by "
+                f"record {corrected_by}; correct that one instead"
+            )
         person = cols["person"][i]
         if person is not None and person != record.person:
-            return "person", (f"a correction cannot move a record to another person "
-                              f"({record.ref!r} is about {record.person}); retract it and file "
-                              "a new one")
+            return "person", (
+                f"a correction cannot move a record to another person "
+                f"({record.ref!r} is about {record.person}); retract it and file "
+                "a new one"
+            )
         return None
 
     def _check_existing(self) -> None:
@@ -367,20 +468,32 @@ class _Validator:
             if _same(record, {name: values[i] for name, values in cols.items()}):
                 self.duplicate[i] = True
             else:
-                self.fail(_one(self.n, i), "ref", (
-                    f"{ref!r} was already filed as record {record.seq} with different content; "
-                    "to correct it, file an amend row with target_ref"), self.table.column("ref"))
+                self.fail(
+                    _one(self.n, i),
+                    "ref",
+                    (
+                        f"{ref!r} was already filed as record {record.seq} with different content; "
+                        "to correct it, file an amend row with target_ref"
+                    ),
+                    self.table.column("ref"),
+                )
 
 
 def _same(record: Record, row: dict) -> bool:
     value = row["value"]
     same_value = (record.value is None and value is None) or (
-        record.value is not None and value is not None and math.isclose(record.value, value))
+        record.value is not None and value is not None and math.isclose(record.value, value)
+    )
     target = row["target"]
-    return (record.person == row["person"] and record.kind == row["kind"]
-            and record.occurred == row["occurred"] and same_value
-            and record.category == row["category"] and record.action.value == row["action"]
-            and record.target == target)
+    return (
+        record.person == row["person"]
+        and record.kind == row["kind"]
+        and record.occurred == row["occurred"]
+        and same_value
+        and record.category == row["category"]
+        and record.action.value == row["action"]
+        and record.target == target
+    )
 
 
 def _np(array: pa.Array | pa.ChunkedArray) -> np.ndarray:

@@ -83,8 +83,9 @@ _R_COLUMNS = ", ".join(f"r.{c}" for c in _RECORD_COLUMNS.split(", "))
 
 def _record(row: tuple) -> Record:
     seq, person, kind, occurred, value, category, org, ref, action, target = row
-    return Record(seq, person, kind, from_days(occurred), value, category, org, ref,
-                  Action(action), target)
+    return Record(
+        seq, person, kind, from_days(occurred), value, category, org, ref, Action(action), target
+    )
 
 
 def _now() -> str:
@@ -130,8 +131,13 @@ class SQLiteStore(Store):
         persons = persons.select(PERSON_SCHEMA.names).cast(PERSON_SCHEMA)
         before = self.count_persons()
         birth = persons.column("birth_date").cast(pa.int32()).to_pylist()
-        rows = zip(persons.column("id").to_pylist(), persons.column("region").to_pylist(),
-                   birth, persons.column("sex").to_pylist(), strict=True)
+        rows = zip(
+            persons.column("id").to_pylist(),
+            persons.column("region").to_pylist(),
+            birth,
+            persons.column("sex").to_pylist(),
+            strict=True,
+        )
         with self._transaction():
             self.db.executemany("INSERT OR IGNORE INTO persons VALUES (?, ?, ?, ?)", rows)
         return self.count_persons() - before
@@ -161,8 +167,12 @@ class SQLiteStore(Store):
         rows = self.db.execute("SELECT id, region, birth_date, sex FROM persons").fetchall()
         ids, regions, births, sexes = zip(*rows, strict=True) if rows else ([], [], [], [])
         return pa.table(
-            [pa.array(ids, pa.string()), pa.array(regions, pa.string()),
-             pa.array(births, pa.int32()).cast(pa.date32()), pa.array(sexes, pa.string())],
+            [
+                pa.array(ids, pa.string()),
+                pa.array(regions, pa.string()),
+                pa.array(births, pa.int32()).cast(pa.date32()),
+                pa.array(sexes, pa.string()),
+            ],
             schema=PERSON_SCHEMA,
         )
 
@@ -185,9 +195,11 @@ class SQLiteStore(Store):
     # ledger ----------------------------------------------------------------------------------
     def existing_refs(self, org: str, refs: Iterable[str]) -> dict[str, Record]:
         wanted = list(dict.fromkeys(refs))
-        if not wanted or self.db.execute(
-            "SELECT 1 FROM records WHERE org = ? LIMIT 1", (org,)
-        ).fetchone() is None:
+        if (
+            not wanted
+            or self.db.execute("SELECT 1 FROM records WHERE org = ? LIMIT 1", (org,)).fetchone()
+            is None
+        ):
             return {}  # the organisation's first filing: nothing to look up
         found: dict[str, Record] = {}
         with self._transaction():
@@ -207,16 +219,31 @@ class SQLiteStore(Store):
             found[record.ref] = record
         return found
 
-    def append(self, org: str, source: str, rows: pa.Table, duplicates: int = 0,
-               rejected: int = 0, terms: TermMaker | None = None) -> BatchReceipt:
+    def append(
+        self,
+        org: str,
+        source: str,
+        rows: pa.Table,
+        duplicates: int = 0,
+        rejected: int = 0,
+        terms: TermMaker | None = None,
+    ) -> BatchReceipt:
         n = rows.num_rows
         with self._transaction():
             first = self.max_seq() + 1
             cur = self.db.execute(
                 "INSERT INTO batches (org, source, filed_at, accepted, duplicates, rejected, "
                 "first_seq, last_seq) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                (org, source, _now(), n, duplicates, rejected, first if n else None,
-                 first + n - 1 if n else None),
+                (
+                    org,
+                    source,
+                    _now(),
+                    n,
+                    duplicates,
+                    rejected,
+                    first if n else None,
+                    first + n - 1 if n else None,
+                ),
             )
             batch = cur.lastrowid
             if n:
@@ -247,8 +274,16 @@ class SQLiteStore(Store):
                 if terms is not None:
                     for key, table in terms(full).items():
                         self._insert_terms(key, table)
-        return BatchReceipt(batch, org, source, n, duplicates, rejected,
-                            first if n else None, first + n - 1 if n else None)
+        return BatchReceipt(
+            batch,
+            org,
+            source,
+            n,
+            duplicates,
+            rejected,
+            first if n else None,
+            first + n - 1 if n else None,
+        )
 
     def _insert_records(self, full: pa.Table, batch: int) -> None:
         cols = [full.column(name) for name in RECORD_SCHEMA.names]
@@ -272,8 +307,9 @@ class SQLiteStore(Store):
         )
 
     def record(self, seq: int) -> Record | None:
-        row = self.db.execute(f"SELECT {_RECORD_COLUMNS} FROM records WHERE seq = ?",
-                              (seq,)).fetchone()
+        row = self.db.execute(
+            f"SELECT {_RECORD_COLUMNS} FROM records WHERE seq = ?", (seq,)
+        ).fetchone()
         return _record(row) if row else None
 
     def corrected_by(self, seq: int) -> int | None:
@@ -292,8 +328,9 @@ class SQLiteStore(Store):
     def count_records(self) -> int:
         return self.max_seq()  # sequence numbers are dense: 1..max
 
-    def export_records(self, up_to: int | None = None,
-                       batch_rows: int = 1_000_000) -> Iterator[pa.RecordBatch]:
+    def export_records(
+        self, up_to: int | None = None, batch_rows: int = 1_000_000
+    ) -> Iterator[pa.RecordBatch]:
         limit = self.max_seq() if up_to is None else up_to
         start = 0
         while start < limit:
@@ -335,8 +372,11 @@ class SQLiteStore(Store):
 
     def disputes(self, person: str | None = None) -> list[Dispute]:
         sql = "SELECT seq, opened, resolved FROM disputes"
-        rows = (self.db.execute(sql + " WHERE person = ?", (person,)) if person
-                else self.db.execute(sql)).fetchall()
+        rows = (
+            self.db.execute(sql + " WHERE person = ?", (person,))
+            if person
+            else self.db.execute(sql)
+        ).fetchall()
         return [Dispute(s, from_days(o), None if r is None else from_days(r)) for s, o, r in rows]
 
     # policies and scores -----------------------------------------------------------------------
@@ -363,8 +403,10 @@ class SQLiteStore(Store):
             (person, policy_key),
         ).fetchall()
         cols = list(zip(*rows, strict=True)) if rows else [[]] * len(TERM_SCHEMA)
-        return pa.table([pa.array(c, f.type) for c, f in zip(cols, TERM_SCHEMA, strict=True)],
-                        schema=TERM_SCHEMA)
+        return pa.table(
+            [pa.array(c, f.type) for c, f in zip(cols, TERM_SCHEMA, strict=True)],
+            schema=TERM_SCHEMA,
+        )
 
     def write_scores(self, policy_key: str, as_of: dt.date, up_to: int, scores: pa.Table) -> None:
         scores = scores.select(SCORE_SCHEMA.names).cast(SCORE_SCHEMA)
@@ -381,15 +423,18 @@ class SQLiteStore(Store):
             )
 
     def scores(self, policy_key: str) -> tuple[pa.Table, dt.date | None, int | None]:
-        run = self.db.execute("SELECT as_of, up_to FROM score_runs WHERE policy = ?",
-                              (policy_key,)).fetchone()
+        run = self.db.execute(
+            "SELECT as_of, up_to FROM score_runs WHERE policy = ?", (policy_key,)
+        ).fetchone()
         rows = self.db.execute(
             "SELECT person, raw, score, band FROM scores WHERE policy = ? ORDER BY person",
             (policy_key,),
         ).fetchall()
         cols = list(zip(*rows, strict=True)) if rows else [[]] * len(SCORE_SCHEMA)
-        table = pa.table([pa.array(c, f.type) for c, f in zip(cols, SCORE_SCHEMA, strict=True)],
-                         schema=SCORE_SCHEMA)
+        table = pa.table(
+            [pa.array(c, f.type) for c, f in zip(cols, SCORE_SCHEMA, strict=True)],
+            schema=SCORE_SCHEMA,
+        )
         if run is None:
             return table, None, None
         return table, from_days(run[0]), run[1]

@@ -146,8 +146,15 @@ class Store(ABC):
         """Records already filed by ``org`` under any of ``refs``, by ref."""
 
     @abstractmethod
-    def append(self, org: str, source: str, rows: pa.Table, duplicates: int = 0,
-               rejected: int = 0, terms: TermMaker | None = None) -> BatchReceipt:
+    def append(
+        self,
+        org: str,
+        source: str,
+        rows: pa.Table,
+        duplicates: int = 0,
+        rejected: int = 0,
+        terms: TermMaker | None = None,
+    ) -> BatchReceipt:
         """Append validated rows (RECORD_SCHEMA less seq and org) as one batch, atomically.
 
         Sequence numbers are assigned here, strictly increasing. In the same transaction the
@@ -173,8 +180,9 @@ class Store(ABC):
         """The last sequence number (0 for an empty ledger)."""
 
     @abstractmethod
-    def export_records(self, up_to: int | None = None,
-                       batch_rows: int = 1_000_000) -> Iterable[pa.RecordBatch]:
+    def export_records(
+        self, up_to: int | None = None, batch_rows: int = 1_000_000
+    ) -> Iterable[pa.RecordBatch]:
         """The ledger up to ``up_to`` in sequence order (RECORD_SCHEMA), in batches."""
 
     @abstractmethod

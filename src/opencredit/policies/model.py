@@ -85,8 +85,11 @@ class Policy(_Strict):
     version: int = Field(ge=1)
     name: str
     provider: str = ""
-    owner: str | None = Field(default=None, description="Organisation code of the scoring "
-                              "provider that publishes and answers for the policy")
+    owner: str | None = Field(
+        default=None,
+        description="Organisation code of the scoring "
+        "provider that publishes and answers for the policy",
+    )
     description: str = ""
     range: tuple[int, int]
     base: float

@@ -47,10 +47,16 @@ def _has_disputes(disputes: pa.Table | None) -> bool:
     return disputes is not None and disputes.num_rows > 0
 
 
-def score_population(policy: Policy, records: pa.Table | str | Path,
-                     persons: pa.Table | str | Path, as_of: dt.date, *,
-                     disputes: pa.Table | None = None, up_to: int | None = None,
-                     threads: int | None = None) -> pa.Table:
+def score_population(
+    policy: Policy,
+    records: pa.Table | str | Path,
+    persons: pa.Table | str | Path,
+    as_of: dt.date,
+    *,
+    disputes: pa.Table | None = None,
+    up_to: int | None = None,
+    threads: int | None = None,
+) -> pa.Table:
     """Scores of every person (column ``id`` of ``persons``) under ``policy`` at ``as_of``.
 
     ``records`` is the ledger (RECORD_SCHEMA) as an Arrow table or Parquet path. Returns
@@ -58,31 +64,44 @@ def score_population(policy: Policy, records: pa.Table | str | Path,
     """
     con = _connect(disputes, threads)
     try:
-        sql = scores_sql(policy, _source(con, "records", records),
-                         _source(con, "persons", persons), as_of, up_to, _has_disputes(disputes))
+        sql = scores_sql(
+            policy,
+            _source(con, "records", records),
+            _source(con, "persons", persons),
+            as_of,
+            up_to,
+            _has_disputes(disputes),
+        )
         return query_arrow(con, sql)
     finally:
         con.close()
 
 
-def factor_contributions(policy: Policy, records: pa.Table | str | Path, as_of: dt.date, *,
-                         disputes: pa.Table | None = None, up_to: int | None = None
-                         ) -> pa.Table:
+def factor_contributions(
+    policy: Policy,
+    records: pa.Table | str | Path,
+    as_of: dt.date,
+    *,
+    disputes: pa.Table | None = None,
+    up_to: int | None = None,
+) -> pa.Table:
     """(person, factor, contribution) for every factor of every person with live records."""
     con = _connect(disputes, None)
     try:
-        wide = contributions_sql(policy, _source(con, "records", records), as_of, up_to,
-                                 _has_disputes(disputes))
+        wide = contributions_sql(
+            policy, _source(con, "records", records), as_of, up_to, _has_disputes(disputes)
+        )
         columns = ", ".join(column_name(f) for f in policy.factors)
-        sql = (f"SELECT person, substr(factor, 3) AS factor, contribution FROM ({wide}) "
-               f"UNPIVOT (contribution FOR factor IN ({columns})) ORDER BY person, factor")
+        sql = (
+            f"SELECT person, substr(factor, 3) AS factor, contribution FROM ({wide}) "
+            f"UNPIVOT (contribution FOR factor IN ({columns})) ORDER BY person, factor"
+        )
         return query_arrow(con, sql)
     finally:
         con.close()
 
 
-def query_arrow(con: duckdb.DuckDBPyConnection, sql: str, params: dict | None = None
-                ) -> pa.Table:
+def query_arrow(con: duckdb.DuckDBPyConnection, sql: str, params: dict | None = None) -> pa.Table:
     """Run ``sql`` and return the result as an Arrow table, without an extra copy."""
     relation = con.sql(sql, params=params)
     # DuckDB 2 renamed .arrow() (which now returns a reader) to .to_arrow_table().

@@ -34,16 +34,28 @@ class WhatIf:
         return self.after.score - self.before.score
 
 
-def explain(policy: Policy, person: str, records: Iterable[Record], as_of: dt.date,
-            disputes: Mapping[int, Sequence[Dispute]] | None = None) -> ScoreResult:
+def explain(
+    policy: Policy,
+    person: str,
+    records: Iterable[Record],
+    as_of: dt.date,
+    disputes: Mapping[int, Sequence[Dispute]] | None = None,
+) -> ScoreResult:
     """The score of ``person`` with every factor's contribution and records (see reasons())."""
     return score_person(policy, person, records, as_of, disputes)
 
 
-def what_if(policy: Policy, person: str, records: Sequence[Record], as_of: dt.date, *,
-            disputes: Mapping[int, Sequence[Dispute]] | None = None,
-            retract: Iterable[int] = (), expire: Iterable[int] = (),
-            add: Iterable[Record] = ()) -> WhatIf:
+def what_if(
+    policy: Policy,
+    person: str,
+    records: Sequence[Record],
+    as_of: dt.date,
+    *,
+    disputes: Mapping[int, Sequence[Dispute]] | None = None,
+    retract: Iterable[int] = (),
+    expire: Iterable[int] = (),
+    add: Iterable[Record] = (),
+) -> WhatIf:
     """The score if records ``retract`` were retracted, ``expire`` had expired, and ``add``
     were filed. Hypothetical records get sequence numbers after the ledger's last."""
     before = score_person(policy, person, records, as_of, disputes)
@@ -65,9 +77,12 @@ def what_if(policy: Policy, person: str, records: Sequence[Record], as_of: dt.da
         next_seq += 1
     for i, record in enumerate(add):
         KINDS_BY_ID[record.kind]  # a hypothetical record must still be of a known kind
-        kept.append(replace(record, seq=next_seq + i, person=person, action=Action.FILE,
-                            target=None))
-        changes.append(f"hypothetical {record.kind} on {record.occurred}"
-                       + (f" ({record.value:g})" if record.value is not None else ""))
+        kept.append(
+            replace(record, seq=next_seq + i, person=person, action=Action.FILE, target=None)
+        )
+        changes.append(
+            f"hypothetical {record.kind} on {record.occurred}"
+            + (f" ({record.value:g})" if record.value is not None else "")
+        )
     after = score_person(policy, person, kept, as_of, disputes)
     return WhatIf(before, after, tuple(changes))

@@ -18,8 +18,10 @@ def parse_hypothetical(text: str) -> Record:
     for part in filter(None, (p.strip() for p in text.split(","))):
         key, sep, value = part.partition("=")
         if not sep or key.strip() not in FIELDS:
-            raise OpenCreditError(f"hypothetical record {text!r}: expected key=value pairs with "
-                                  f"keys {', '.join(FIELDS)}; got {part!r}")
+            raise OpenCreditError(
+                f"hypothetical record {text!r}: expected key=value pairs with "
+                f"keys {', '.join(FIELDS)}; got {part!r}"
+            )
         pairs[key.strip()] = value.strip()
     if "kind" not in pairs:
         raise OpenCreditError(f"hypothetical record {text!r}: kind=... is required")
@@ -30,8 +32,9 @@ def parse_hypothetical(text: str) -> Record:
     except ValueError as exc:
         raise OpenCreditError(f"hypothetical record {text!r}: {exc}") from exc
     if kind.unit is not None and value is None:
-        raise OpenCreditError(f"hypothetical record {text!r}: kind {kind.id} needs value=... "
-                              f"in {kind.unit}")
+        raise OpenCreditError(
+            f"hypothetical record {text!r}: kind {kind.id} needs value=... in {kind.unit}"
+        )
     category = check_category(pairs["category"]) if "category" in pairs else None
     if kind.needs_category and category is None:
         raise OpenCreditError(f"hypothetical record {text!r}: purchases need category=...")

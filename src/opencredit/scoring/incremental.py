@@ -85,8 +85,9 @@ def term_maker(policies: Sequence[Policy]) -> TermMaker:
     return on_append
 
 
-def evaluate(policy: Policy, terms: pa.Table, as_of: dt.date,
-             disputes: Iterable[Dispute] = ()) -> tuple[float, dict[str, float]]:
+def evaluate(
+    policy: Policy, terms: pa.Table, as_of: dt.date, disputes: Iterable[Dispute] = ()
+) -> tuple[float, dict[str, float]]:
     """A person's unrounded score and each factor's contribution, from their terms."""
     t = to_days(as_of)
     suppressed = {d.seq for d in disputes if d.suppresses(as_of)}
@@ -127,6 +128,7 @@ class IncrementalEngine:
 
     def score(self, policy: Policy, person: str, as_of: dt.date) -> tuple[float, int]:
         """(unrounded, rounded) score of ``person`` under ``policy`` at ``as_of``."""
-        raw, _ = evaluate(policy, self.store.terms_for(policy.key, person), as_of,
-                          self.store.disputes(person))
+        raw, _ = evaluate(
+            policy, self.store.terms_for(policy.key, person), as_of, self.store.disputes(person)
+        )
         return raw, round_half_away(raw)

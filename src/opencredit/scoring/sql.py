@@ -86,8 +86,9 @@ def _retention_sql(kinds: list[str]) -> str:
     return f"AND {{age}} <= CASE kind {cases} ELSE 2147483647 END"
 
 
-def live_records_sql(policy: Policy, records: str, as_of: dt.date, up_to: int | None = None,
-                     disputes: bool = False) -> str:
+def live_records_sql(
+    policy: Policy, records: str, as_of: dt.date, up_to: int | None = None, disputes: bool = False
+) -> str:
     """CTEs ending in ``live``: the records a policy's score reads at ``as_of``.
 
     ``records`` is read twice rather than through a shared CTE, which DuckDB would
@@ -118,25 +119,34 @@ live AS (
 )"""
 
 
-def contributions_sql(policy: Policy, records: str, as_of: dt.date, up_to: int | None = None,
-                      disputes: bool = False) -> str:
+def contributions_sql(
+    policy: Policy, records: str, as_of: dt.date, up_to: int | None = None, disputes: bool = False
+) -> str:
     """One row per person with live records: each factor's contribution as a column."""
-    columns = ",\n    ".join(f"{contribution_sql(f)} AS {column_name(f)}"
-                             for f in policy.factors)
+    columns = ",\n    ".join(f"{contribution_sql(f)} AS {column_name(f)}" for f in policy.factors)
     live = live_records_sql(policy, records, as_of, up_to, disputes)
-    return f"WITH {live}\nSELECT person,\n    {columns}\n" \
-           "FROM live GROUP BY person"
+    return f"WITH {live}\nSELECT person,\n    {columns}\nFROM live GROUP BY person"
 
 
-def scores_sql(policy: Policy, records: str, persons: str, as_of: dt.date,
-               up_to: int | None = None, disputes: bool = False) -> str:
+def scores_sql(
+    policy: Policy,
+    records: str,
+    persons: str,
+    as_of: dt.date,
+    up_to: int | None = None,
+    disputes: bool = False,
+) -> str:
     """(person, raw, score, band) for every person in ``persons`` (column ``id``)."""
     at_zero = sum(min(max(0.0, f.min), f.max) for f in policy.factors)
     total = " + ".join(column_name(f) for f in policy.factors)
-    raw = _clip(f"{literal(float(policy.base))} + coalesce({total}, {literal(at_zero)})",
-                policy.low, policy.high)
-    bands = " ".join(f"WHEN score BETWEEN {b.min} AND {b.max} THEN {literal(b.name)}"
-                     for b in policy.bands)
+    raw = _clip(
+        f"{literal(float(policy.base))} + coalesce({total}, {literal(at_zero)})",
+        policy.low,
+        policy.high,
+    )
+    bands = " ".join(
+        f"WHEN score BETWEEN {b.min} AND {b.max} THEN {literal(b.name)}" for b in policy.bands
+    )
     return f"""
 WITH per_person AS ({contributions_sql(policy, records, as_of, up_to, disputes)}),
 raw AS (

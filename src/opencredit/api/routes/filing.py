@@ -32,41 +32,64 @@ from opencredit.ledger.ingest import IngestReport
 router = APIRouter(tags=["data provider"], responses=AUTHENTICATED)
 
 FILING_RESPONSES = {
-    **problems(409), **WITH_BODY,
-    422: {"model": Rejection | Problem,
-          "description": "Rejected whole (each bad record named), or an invalid request; "
-                         "nothing written"},
+    **problems(409),
+    **WITH_BODY,
+    422: {
+        "model": Rejection | Problem,
+        "description": "Rejected whole (each bad record named), or an invalid request; "
+        "nothing written",
+    },
 }
 
 
 def _answer(report: IngestReport) -> JSONResponse:
     if report.rejected_whole:
-        body = Rejection(detail=f"rejected: {report.bad_rows} bad record(s) out of "
-                         f"{report.rows}; nothing was written", errors=errors_out(report))
+        body = Rejection(
+            detail=f"rejected: {report.bad_rows} bad record(s) out of "
+            f"{report.rows}; nothing was written",
+            errors=errors_out(report),
+        )
         return JSONResponse(jsonable_encoder(body), status_code=422)
     return JSONResponse(jsonable_encoder(receipt_out(report)), status_code=201)
 
 
-@router.post("/records", status_code=201, responses=FILING_RESPONSES,
-             summary="File one record")
-def file_record(ctx: Ctx, caller: ProviderCaller, record: RecordIn,
-                idempotency_key: IdempotencyKey = None) -> Receipt:
+@router.post("/records", status_code=201, responses=FILING_RESPONSES, summary="File one record")
+def file_record(
+    ctx: Ctx, caller: ProviderCaller, record: RecordIn, idempotency_key: IdempotencyKey = None
+) -> Receipt:
     """File one record; a receipt names the batch and the ledger sequence number."""
-    return _file(ctx, caller, [record], False, idempotency_key, "POST /records",
-                 record.model_dump_json())  # type: ignore[return-value]
+    return _file(
+        ctx, caller, [record], False, idempotency_key, "POST /records", record.model_dump_json()
+    )  # type: ignore[return-value]
 
 
-@router.post("/records/batch", status_code=201, responses=FILING_RESPONSES,
-             summary="File many records")
-def file_batch(ctx: Ctx, caller: ProviderCaller, batch: BatchIn,
-               idempotency_key: IdempotencyKey = None) -> Receipt:
+@router.post(
+    "/records/batch", status_code=201, responses=FILING_RESPONSES, summary="File many records"
+)
+def file_batch(
+    ctx: Ctx, caller: ProviderCaller, batch: BatchIn, idempotency_key: IdempotencyKey = None
+) -> Receipt:
     """File many records at once; one bad record rejects all unless ``partial``."""
-    return _file(ctx, caller, batch.records, batch.partial, idempotency_key,
-                 "POST /records/batch", batch.model_dump_json())  # type: ignore[return-value]
+    return _file(
+        ctx,
+        caller,
+        batch.records,
+        batch.partial,
+        idempotency_key,
+        "POST /records/batch",
+        batch.model_dump_json(),
+    )  # type: ignore[return-value]
 
 
-def _file(ctx: Ctx, caller: access.Caller, records: list[RecordIn], partial: bool,
-          key: str | None, what: str, body: str) -> JSONResponse:
+def _file(
+    ctx: Ctx,
+    caller: access.Caller,
+    records: list[RecordIn],
+    partial: bool,
+    key: str | None,
+    what: str,
+    body: str,
+) -> JSONResponse:
     assert caller.subject is not None
 
     def handler() -> JSONResponse:
@@ -77,19 +100,27 @@ def _file(ctx: Ctx, caller: access.Caller, records: list[RecordIn], partial: boo
     return run_idempotent(ctx, caller, key, f"{what}\n{body}".encode(), handler)
 
 
-@router.post("/records/upload", status_code=201, responses=FILING_RESPONSES,
-             summary="File a CSV, JSON Lines or Parquet file")
-def upload(ctx: Ctx, caller: ProviderCaller,
-           file: Annotated[UploadFile, File(description="CSV, JSON Lines or Parquet")],
-           partial: Annotated[bool, Form()] = False,
-           idempotency_key: IdempotencyKey = None) -> Receipt:
+@router.post(
+    "/records/upload",
+    status_code=201,
+    responses=FILING_RESPONSES,
+    summary="File a CSV, JSON Lines or Parquet file",
+)
+def upload(
+    ctx: Ctx,
+    caller: ProviderCaller,
+    file: Annotated[UploadFile, File(description="CSV, JSON Lines or Parquet")],
+    partial: Annotated[bool, Form()] = False,
+    idempotency_key: IdempotencyKey = None,
+) -> Receipt:
     """File a whole file; the report names every bad row by line (or row) and field."""
     assert caller.subject is not None
     name = FilePath(file.filename or "upload").name
     suffix = FilePath(name).suffix.lower()
     if suffix not in FORMATS:
-        raise access.InvalidRequest(f"file {name!r}: unknown type {suffix!r}; expected .csv, "
-                                    ".jsonl or .parquet")
+        raise access.InvalidRequest(
+            f"file {name!r}: unknown type {suffix!r}; expected .csv, .jsonl or .parquet"
+        )
     data = file.file.read()
 
     def handler() -> JSONResponse:
@@ -100,24 +131,32 @@ def upload(ctx: Ctx, caller: ProviderCaller,
                 return _answer(ctx.workspace.ingest(path, caller.subject, partial=partial))
 
     fingerprint = b"POST /records/upload\n" + name.encode() + bytes([partial]) + data
-    return run_idempotent(ctx, caller, idempotency_key, fingerprint,
-                          handler)  # type: ignore[return-value]
+    return run_idempotent(ctx, caller, idempotency_key, fingerprint, handler)  # type: ignore[return-value]
 
 
 @router.get("/org/disputes", summary="Disputes of records we filed")
-def org_disputes(ctx: Ctx, caller: ProviderCaller, open_only: bool = False
-                 ) -> list[DisputeOut]:
+def org_disputes(ctx: Ctx, caller: ProviderCaller, open_only: bool = False) -> list[DisputeOut]:
     """Disputes of this organisation's records, with their history."""
     assert caller.subject is not None
     today = ctx.today()
-    return [dispute_out(d, today)
-            for d in access.disputes_for_org(ctx.access, caller.subject, open_only)]
+    return [
+        dispute_out(d, today)
+        for d in access.disputes_for_org(ctx.access, caller.subject, open_only)
+    ]
 
 
-@router.post("/org/disputes/{dispute_id}/notes", summary="Add a note to a dispute",
-             responses={**problems(404, 409), **WITH_BODY})
-def note(ctx: Ctx, caller: ProviderCaller, dispute_id: Annotated[int, Path(ge=1, le=SEQ_MAX)],
-         body: NoteIn, idempotency_key: IdempotencyKey = None) -> DisputeOut:
+@router.post(
+    "/org/disputes/{dispute_id}/notes",
+    summary="Add a note to a dispute",
+    responses={**problems(404, 409), **WITH_BODY},
+)
+def note(
+    ctx: Ctx,
+    caller: ProviderCaller,
+    dispute_id: Annotated[int, Path(ge=1, le=SEQ_MAX)],
+    body: NoteIn,
+    idempotency_key: IdempotencyKey = None,
+) -> DisputeOut:
     """The note joins the dispute's history, which the person sees in their file."""
     org = caller.subject
     assert org is not None
@@ -127,15 +166,27 @@ def note(ctx: Ctx, caller: ProviderCaller, dispute_id: Annotated[int, Path(ge=1,
         return dispute_out(view, ctx.today())
 
     return idempotent(  # type: ignore[return-value]
-        ctx, caller, idempotency_key,
-        f"POST /org/disputes/{dispute_id}/notes\n{body.model_dump_json()}", 200, produce)
+        ctx,
+        caller,
+        idempotency_key,
+        f"POST /org/disputes/{dispute_id}/notes\n{body.model_dump_json()}",
+        200,
+        produce,
+    )
 
 
-@router.post("/org/disputes/{dispute_id}/decision", summary="Decide a dispute",
-             responses={**problems(404, 409), **WITH_BODY})
-def decide(ctx: Ctx, caller: ProviderCaller,
-           dispute_id: Annotated[int, Path(ge=1, le=SEQ_MAX)], body: DecisionIn,
-           idempotency_key: IdempotencyKey = None) -> DisputeOut:
+@router.post(
+    "/org/disputes/{dispute_id}/decision",
+    summary="Decide a dispute",
+    responses={**problems(404, 409), **WITH_BODY},
+)
+def decide(
+    ctx: Ctx,
+    caller: ProviderCaller,
+    dispute_id: Annotated[int, Path(ge=1, le=SEQ_MAX)],
+    body: DecisionIn,
+    idempotency_key: IdempotencyKey = None,
+) -> DisputeOut:
     """Confirm the record, or amend or retract it (a correction is filed in the ledger)."""
     org = caller.subject
     assert org is not None
@@ -146,21 +197,27 @@ def decide(ctx: Ctx, caller: ProviderCaller,
         # Dispute ids are unique, so the suffix alone makes the ref unique; the target's ref
         # is cut so that the whole stays within the 100 characters a ref may have.
         auto_ref = f"{target.ref[:70]}-dispute-{dispute_id}-{action}"
-        record = RecordIn(
-            person=target.person, kind=fields.get("kind", target.kind),
-            occurred=fields.get("occurred", target.occurred),
-            value=fields.get("value", target.value),
-            category=fields.get("category", target.category),
-            ref=fields.get("ref") or auto_ref,
-            action=action, target_ref=target.ref,  # type: ignore[arg-type]
-        ) if action == "amend" else RecordIn(
-            ref=auto_ref, action="retract",
-            target_ref=target.ref)
+        record = (
+            RecordIn(
+                person=target.person,
+                kind=fields.get("kind", target.kind),
+                occurred=fields.get("occurred", target.occurred),
+                value=fields.get("value", target.value),
+                category=fields.get("category", target.category),
+                ref=fields.get("ref") or auto_ref,
+                action=action,
+                target_ref=target.ref,  # type: ignore[arg-type]
+            )
+            if action == "amend"
+            else RecordIn(ref=auto_ref, action="retract", target_ref=target.ref)
+        )
         report = ctx.workspace.ingest_rows(
-            rows_from_records([record], f"dispute {dispute_id}"), org_code)
+            rows_from_records([record], f"dispute {dispute_id}"), org_code
+        )
         if report.rejected_whole or report.receipt is None or report.receipt.last_seq is None:
             reasons = "; ".join(f"{e.field}: {e.reason}" for e in report.errors) or (
-                f"ref {record.ref!r} was already filed; give the amendment a new ref")
+                f"ref {record.ref!r} was already filed; give the amendment a new ref"
+            )
             raise access.InvalidRequest(f"the correction was refused: {reasons}")
         return report.receipt.last_seq
 
@@ -168,11 +225,24 @@ def decide(ctx: Ctx, caller: ProviderCaller,
 
     def produce() -> DisputeOut:
         with ctx.write_lock:
-            view = access.decide_dispute(ctx.workspace.store, ctx.access, org, dispute_id,
-                                         body.decision, body.note, ctx.today(),
-                                         correction=correction, file_correction=file_correction)
+            view = access.decide_dispute(
+                ctx.workspace.store,
+                ctx.access,
+                org,
+                dispute_id,
+                body.decision,
+                body.note,
+                ctx.today(),
+                correction=correction,
+                file_correction=file_correction,
+            )
         return dispute_out(view, ctx.today())
 
     return idempotent(  # type: ignore[return-value]
-        ctx, caller, idempotency_key,
-        f"POST /org/disputes/{dispute_id}/decision\n{body.model_dump_json()}", 200, produce)
+        ctx,
+        caller,
+        idempotency_key,
+        f"POST /org/disputes/{dispute_id}/decision\n{body.model_dump_json()}",
+        200,
+        produce,
+    )

@@ -16,27 +16,38 @@ Name = Annotated[str, Query(min_length=1, max_length=80, description="Policy id 
 Purpose = Annotated[str, Query(min_length=1, max_length=64, description="Why you read it")]
 
 
-@router.get("/scores/{person}", summary="Read a person's score (needs their consent)",
-            responses={**AUTHENTICATED, **problems(404)})
-def read_score(ctx: Ctx, caller: PartnerCaller, person: str, policy: Name,
-               purpose: Purpose) -> access.PartnerScore:
+@router.get(
+    "/scores/{person}",
+    summary="Read a person's score (needs their consent)",
+    responses={**AUTHENTICATED, **problems(404)},
+)
+def read_score(
+    ctx: Ctx, caller: PartnerCaller, person: str, policy: Name, purpose: Purpose
+) -> access.PartnerScore:
     """Only under a live consent for this policy and purpose, which the policy must allow;
     403 and no score otherwise. Every attempt is logged in the person's file."""
-    return access.partner_lookup(ctx.access, ctx.workspace, caller, person, policy, purpose,
-                                 ctx.today())
+    return access.partner_lookup(
+        ctx.access, ctx.workspace, caller, person, policy, purpose, ctx.today()
+    )
 
 
-@router.get("/showcase", summary="Members who opted in, ranked by band",
-            responses={**AUTHENTICATED, **problems(404)})
-def list_showcase(ctx: Ctx, caller: PartnerCaller, policy: Name
-                  ) -> list[access.ShowcaseEntry]:
+@router.get(
+    "/showcase",
+    summary="Members who opted in, ranked by band",
+    responses={**AUTHENTICATED, **problems(404)},
+)
+def list_showcase(ctx: Ctx, caller: PartnerCaller, policy: Name) -> list[access.ShowcaseEntry]:
     """Members with a live showcase consent to this partner; a member leaves by revoking."""
     assert caller.subject is not None
     return access.showcase(ctx.access, caller.subject, policy, ctx.workspace, ctx.today())
 
 
-@router.get("/shared/{token}", tags=["public"], summary="What a share link shows",
-            responses=problems(404, 410, 422))
+@router.get(
+    "/shared/{token}",
+    tags=["public"],
+    summary="What a share link shows",
+    responses=problems(404, 410, 422),
+)
 def shared(ctx: Ctx, token: str) -> access.SharedScore:
     """One policy's score and band, nothing else; 404 or 410 for a bad, expired or revoked
     link."""

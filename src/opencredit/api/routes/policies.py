@@ -46,7 +46,13 @@ def get_policy(ctx: Ctx, name: str) -> PolicyOut:
 
 def _out(ctx: Ctx, key: str) -> PolicyOut:
     p = ctx.workspace.policies[key]
-    return PolicyOut(key=p.key, id=p.id, version=p.version, name=p.name, range=p.range,
-                     purposes=list(p.purposes),
-                     bands=[BandOut(name=b.name, min=b.min, max=b.max) for b in p.bands],
-                     document=ctx.workspace.store.policy_documents()[key])
+    return PolicyOut(
+        key=p.key,
+        id=p.id,
+        version=p.version,
+        name=p.name,
+        range=p.range,
+        purposes=list(p.purposes),
+        bands=[BandOut(name=b.name, min=b.min, max=b.max) for b in p.bands],
+        document=ctx.workspace.store.policy_documents()[key],
+    )

@@ -15,10 +15,12 @@ router = APIRouter(prefix="/regulator", tags=["regulator"], responses=AUTHENTICA
 Name = Annotated[str, Query(min_length=1, max_length=80, description="Policy id or id@version")]
 
 
-@router.get("/distribution", summary="Score distribution per region and band",
-            responses=problems(404))
-def distribution(ctx: Ctx, caller: RegulatorCaller, policy: Name,
-                 by: Literal["province"] = "province") -> regulator.Distribution:
+@router.get(
+    "/distribution", summary="Score distribution per region and band", responses=problems(404)
+)
+def distribution(
+    ctx: Ctx, caller: RegulatorCaller, policy: Name, by: Literal["province"] = "province"
+) -> regulator.Distribution:
     """Counts per (province, band) with mean and median per province, from the last rebuild;
     cells under 10 persons are suppressed."""
     key = ctx.workspace.policy(policy).key
@@ -26,8 +28,9 @@ def distribution(ctx: Ctx, caller: RegulatorCaller, policy: Name,
 
 
 @router.get("/bands", summary="Band shares", responses=problems(404))
-def bands(ctx: Ctx, caller: RegulatorCaller, policy: Name,
-          by: Literal["province"] | None = None) -> list[regulator.BandShare]:
+def bands(
+    ctx: Ctx, caller: RegulatorCaller, policy: Name, by: Literal["province"] | None = None
+) -> list[regulator.BandShare]:
     """Each band's share of the population (or of each province)."""
     key = ctx.workspace.policy(policy).key
     return regulator.band_shares(ctx.workspace.store, key, by=by)
