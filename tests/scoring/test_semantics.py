@@ -302,3 +302,13 @@ def test_a_factor_at_its_best_is_no_reason() -> None:
     result = score_person(pol, P, [rec(1, "volunteering", 1, 25)], T0)
     assert result.factors[0].contribution == 10
     assert result.reasons() == []
+
+
+def test_rounding_does_not_round_just_below_a_half_up() -> None:
+    """floor(x + 0.5) sends 0.49999999999999994 to 1; the reference must not."""
+    from opencredit.scoring.reference import round_half_away
+
+    assert round_half_away(0.49999999999999994) == 0
+    assert round_half_away(-0.49999999999999994) == 0
+    assert round_half_away(0.5) == 1
+    assert round_half_away(-0.5) == -1

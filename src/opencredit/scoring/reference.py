@@ -25,7 +25,10 @@ from opencredit.policies.model import Factor, Policy
 
 def round_half_away(x: float) -> int:
     """Round to the nearest integer, halves away from zero (2.5 -> 3, -2.5 -> -3)."""
-    return int(math.copysign(math.floor(abs(x) + 0.5), x))
+    # Compare the fraction with 0.5 rather than floor(|x| + 0.5): the addition itself rounds,
+    # and would send 0.49999999999999994 up to 1.
+    whole = math.floor(abs(x))
+    return int(math.copysign(whole + (abs(x) - whole >= 0.5), x))
 
 
 def clip(x: float, low: float, high: float) -> float:

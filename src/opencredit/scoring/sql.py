@@ -154,7 +154,11 @@ raw AS (
     FROM {persons} p LEFT JOIN per_person c ON c.person = p.id
 ),
 rounded AS (
-    SELECT person, raw, CAST(sign(raw) * floor(abs(raw) + 0.5) AS BIGINT) AS score FROM raw
+    SELECT person, raw,
+           CAST(sign(raw) * (floor(abs(raw))
+                + CASE WHEN abs(raw) - floor(abs(raw)) >= 0.5 THEN 1 ELSE 0 END) AS BIGINT)
+             AS score
+    FROM raw
 )
 SELECT person, raw, score, CASE {bands} END AS band FROM rounded ORDER BY person
 """
