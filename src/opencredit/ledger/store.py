@@ -160,7 +160,8 @@ class Store(ABC):
         Sequence numbers are assigned here, strictly increasing. In the same transaction the
         factor state of corrected records is dropped and ``terms`` (given the appended records
         with their sequence numbers) supplies new state per policy key, so factor state never
-        lags the ledger.
+        lags the ledger. A batch never corrects a record in the same batch (ingestion refuses
+        it), so dropping the corrected records' state before adding the batch's is exact.
         """
 
     @abstractmethod
