@@ -29,6 +29,7 @@ from opencredit.ledger.store import (
     PERSON_SCHEMA,
     RECORD_SCHEMA,
     SCORE_SCHEMA,
+    TERM_ROW,
     TERM_SCHEMA,
     Organisation,
     Person,
@@ -207,6 +208,16 @@ class TestAppend:
             list(pool.map(file_batches, range(4)))
         assert ledger(ready).column("seq").to_pylist() == list(range(1, 61))
         assert sum(ready.terms_for(POLICY, P[w]).num_rows for w in range(4)) == 60
+
+    def test_term_rows_are_terms_for_as_tuples(self, ready):
+        recs = [(P[0], "speeding", i, 10.0 + i, f"tr{i}") for i in range(4)]
+        ready.append(ORG, "tr.csv", rows(*recs, (P[1], "speeding", 1, 5.0, "tr9")), terms=terms)
+        table = ready.terms_for(POLICY, P[0])
+        expected = list(zip(*table.select(list(TERM_ROW)).to_pydict().values(), strict=True))
+        got = ready.term_rows(POLICY, P[0])
+        assert [tuple(r) for r in got] == expected and len(got) == 4
+        assert all(type(r[2]) is int and type(r[4]) is float for r in got)
+        assert ready.term_rows(POLICY, P[2]) == [] and ready.term_rows("nope", P[0]) == []
 
     def test_records_keep_what_was_filed(self, ready):
         ready.append(ORG, "a.csv", rows((P[0], "red_light", 3, None, "x")))

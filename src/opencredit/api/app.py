@@ -58,6 +58,12 @@ def create_app(settings: Settings | None = None, context: Context | None = None)
     return app
 
 
+def app_from_env() -> FastAPI:
+    """The app over the settings in the environment (``OPENCREDIT_*``): the factory that
+    ``opencredit serve --workers N`` hands to uvicorn, which imports it in each worker."""
+    return create_app(Settings())
+
+
 def _status(exc: OpenCreditError) -> int:
     if isinstance(exc, AccessError):
         return exc.status

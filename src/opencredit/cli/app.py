@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import os
 from pathlib import Path
 from typing import Annotated
 
@@ -380,17 +381,35 @@ def keys_revoke(key_id: Annotated[str, typer.Argument(help="The key id")]) -> No
 def serve(
     host: Annotated[str, typer.Option(help="Interface to listen on")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port")] = 8000,
+    workers: Annotated[
+        int,
+        typer.Option(
+            min=1,
+            max=64,
+            help="Server processes (each opens the stores itself); about one per core",
+        ),
+    ] = 1,
+    access_log: Annotated[bool, typer.Option(help="Log every request (off with --quiet)")] = True,
 ) -> None:
     """Serve the HTTP API (OpenAPI at /openapi.json, docs at /docs) over the data directory."""
     import uvicorn
 
-    from opencredit.api import create_app
     from opencredit.api.settings import Settings
 
     settings = Settings(data=data_dir_from_env(state.data), database_url=state.database_url)
     Workspace(settings.data, database_url=settings.database_url).close()  # fail early, clearly
+    # Each worker builds the app from the environment, so pass the settings through it.
+    os.environ["OPENCREDIT_DATA"] = str(settings.data)
+    if settings.database_url:
+        os.environ["OPENCREDIT_DATABASE_URL"] = settings.database_url
     uvicorn.run(
-        create_app(settings), host=host, port=port, log_level="warning" if state.quiet else "info"
+        "opencredit.api.app:app_from_env",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        log_level="warning" if state.quiet else "info",
+        access_log=access_log and not state.quiet,
     )
 
 

@@ -126,6 +126,13 @@ def _lock_key(purpose: str, schema: str) -> int:
     return int.from_bytes(digest, "big", signed=True)
 
 
+#: One person's factor state under one policy, for :meth:`Store.term_rows`.
+_TERM_ROWS = (
+    "SELECT factor, seq, occurred, expires, points FROM factor_terms "
+    "WHERE person = %s AND policy = %s ORDER BY factor, seq"
+)
+
+
 class PostgresStore(Store):
     """A store in one schema of a PostgreSQL database; many processes may write at once."""
 
@@ -452,6 +459,9 @@ class PostgresStore(Store):
             [pa.array(c, f.type) for c, f in zip(cols, TERM_SCHEMA, strict=True)],
             schema=TERM_SCHEMA,
         )
+
+    def term_rows(self, policy_key: str, person: str) -> list[tuple]:
+        return self.db.execute(_TERM_ROWS, (person, policy_key)).fetchall()
 
     def write_scores(self, policy_key: str, as_of: dt.date, up_to: int, scores: pa.Table) -> None:
         scores = scores.select(SCORE_SCHEMA.names).cast(SCORE_SCHEMA)

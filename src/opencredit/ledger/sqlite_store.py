@@ -92,6 +92,13 @@ def _now() -> str:
     return dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
 
 
+#: One person's factor state under one policy, for :meth:`Store.term_rows`.
+_TERM_ROWS = (
+    "SELECT factor, seq, occurred, expires, points FROM factor_terms "
+    "WHERE person = ? AND policy = ? ORDER BY factor, seq"
+)
+
+
 class SQLiteStore(Store):
     """The embedded store in one file. One writer at a time; readers never block."""
 
@@ -407,6 +414,9 @@ class SQLiteStore(Store):
             [pa.array(c, f.type) for c, f in zip(cols, TERM_SCHEMA, strict=True)],
             schema=TERM_SCHEMA,
         )
+
+    def term_rows(self, policy_key: str, person: str) -> list[tuple]:
+        return self.db.execute(_TERM_ROWS, (person, policy_key)).fetchall()
 
     def write_scores(self, policy_key: str, as_of: dt.date, up_to: int, scores: pa.Table) -> None:
         scores = scores.select(SCORE_SCHEMA.names).cast(SCORE_SCHEMA)

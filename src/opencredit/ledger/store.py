@@ -53,6 +53,8 @@ TERM_SCHEMA = pa.schema(
         ("points", pa.float64()),  # per_record + per_unit * value, before fading
     ]
 )
+#: The columns of :meth:`Store.term_rows`, in order.
+TERM_ROW = ("factor", "seq", "occurred", "expires", "points")
 
 SCORE_SCHEMA = pa.schema(
     [
@@ -219,6 +221,12 @@ class Store(ABC):
     @abstractmethod
     def terms_for(self, policy_key: str, person: str) -> pa.Table:
         """A person's factor state under a policy (TERM_SCHEMA)."""
+
+    def term_rows(self, policy_key: str, person: str) -> list[tuple]:
+        """:meth:`terms_for` as plain tuples ``(factor, seq, occurred, expires, points)``
+        (days since the epoch), for scoring one person without building Arrow arrays."""
+        cols = self.terms_for(policy_key, person).select(list(TERM_ROW)).to_pydict()
+        return list(zip(*cols.values(), strict=True))
 
     @abstractmethod
     def write_scores(self, policy_key: str, as_of: dt.date, up_to: int, scores: pa.Table) -> None:

@@ -19,7 +19,7 @@ import pyarrow as pa
 
 from opencredit.clock import to_days
 from opencredit.ledger.records import Dispute
-from opencredit.ledger.store import TERM_SCHEMA, Store, TermMaker
+from opencredit.ledger.store import TERM_ROW, TERM_SCHEMA, Store, TermMaker
 from opencredit.policies.model import Policy
 from opencredit.scoring.batch import query_arrow
 from opencredit.scoring.compile import factor_map, kind_table
@@ -86,15 +86,20 @@ def term_maker(policies: Sequence[Policy]) -> TermMaker:
 
 
 def evaluate(
-    policy: Policy, terms: pa.Table, as_of: dt.date, disputes: Iterable[Dispute] = ()
+    policy: Policy,
+    terms: pa.Table | Iterable[tuple],
+    as_of: dt.date,
+    disputes: Iterable[Dispute] = (),
 ) -> tuple[float, dict[str, float]]:
-    """A person's unrounded score and each factor's contribution, from their terms."""
+    """A person's unrounded score and each factor's contribution, from their terms: a
+    TERM_SCHEMA table or :meth:`Store.term_rows` tuples."""
     t = to_days(as_of)
     suppressed = {d.seq for d in disputes if d.suppresses(as_of)}
     sums = dict.fromkeys((f.id for f in policy.factors), 0.0)
     factors = {f.id: f for f in policy.factors}
-    cols = terms.select(["factor", "seq", "occurred", "expires", "points"]).to_pydict()
-    for factor_id, seq, occurred, expires, points in zip(*cols.values(), strict=True):
+    if isinstance(terms, pa.Table):
+        terms = zip(*terms.select(list(TERM_ROW)).to_pydict().values(), strict=True)
+    for factor_id, seq, occurred, expires, points in terms:
         f = factors.get(factor_id)
         age = t - occurred
         if f is None or age < 0 or (expires is not None and t > expires) or seq in suppressed:
@@ -129,6 +134,6 @@ class IncrementalEngine:
     def score(self, policy: Policy, person: str, as_of: dt.date) -> tuple[float, int]:
         """(unrounded, rounded) score of ``person`` under ``policy`` at ``as_of``."""
         raw, _ = evaluate(
-            policy, self.store.terms_for(policy.key, person), as_of, self.store.disputes(person)
+            policy, self.store.term_rows(policy.key, person), as_of, self.store.disputes(person)
         )
         return raw, round_half_away(raw)
