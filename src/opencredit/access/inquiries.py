@@ -57,7 +57,7 @@ def log_inquiry(
     at: dt.datetime,
     reason: str = "",
 ) -> Inquiry:
-    """Append one attempt to ``person``'s inquiry log."""
+    """Append one attempt to ``person``'s inquiry log (committed when this returns)."""
     person, partner = person_id(person), org_code(partner)
     values = dict(
         person=person,
@@ -68,9 +68,8 @@ def log_inquiry(
         at=at,
         reason=reason[:400],
     )
-    with store.write() as conn:
-        inquiry_id = conn.execute(_INSERT, values).inserted_primary_key[0]
-    return Inquiry(id=inquiry_id, **values)
+    # Durable before the caller goes on; concurrent reads share one commit (access.group).
+    return Inquiry(id=store.group.insert(_INSERT, values), **values)
 
 
 def inquiries_for(store: AccessStore, person: str) -> list[Inquiry]:

@@ -8,6 +8,7 @@ own (``schema``), so a test can use a throwaway schema.
 
 from __future__ import annotations
 
+import os
 import re
 import threading
 from collections.abc import Iterator
@@ -17,7 +18,13 @@ from pathlib import Path
 from sqlalchemy import Connection, Engine, create_engine, event, text
 from sqlalchemy.engine import make_url
 
+from opencredit.access.group import GroupCommit
 from opencredit.access.tables import metadata
+
+try:
+    import fcntl
+except ImportError:  # Windows: writers of one process still queue on the thread lock
+    fcntl = None  # type: ignore[assignment]
 
 #: Milliseconds a SQLite connection waits for another writer (the ledger's) before failing.
 SQLITE_BUSY_TIMEOUT_MS = 30_000
@@ -56,6 +63,41 @@ def _sqlite_listeners(engine: Engine) -> None:
         connection.exec_driver_sql("BEGIN IMMEDIATE" if write else "BEGIN")
 
 
+class _WriterLock:
+    """One writer at a time: a re-entrant thread lock, and across processes an exclusive
+    ``flock`` on ``DATABASE.writer`` (where the platform has one; an in-memory database has
+    no other process). Waiters wake the moment it is released."""
+
+    def __init__(self, database: str | None) -> None:
+        self._thread = threading.RLock()
+        self._depth = 0
+        self._fd: int | None = None
+        if database and database != ":memory:" and fcntl is not None:
+            self._fd = os.open(f"{database}.writer", os.O_RDWR | os.O_CREAT, 0o600)
+
+    def __enter__(self) -> None:
+        self._thread.acquire()
+        if self._depth == 0 and self._fd is not None:
+            try:
+                fcntl.flock(self._fd, fcntl.LOCK_EX)
+            except BaseException:
+                self._thread.release()
+                raise
+        self._depth += 1
+
+    def __exit__(self, *exc: object) -> None:
+        self._depth -= 1
+        if self._depth == 0 and self._fd is not None:
+            fcntl.flock(self._fd, fcntl.LOCK_UN)
+        self._thread.release()
+
+    def close(self) -> None:
+        """Release the file (the lock goes with it)."""
+        if self._fd is not None:
+            os.close(self._fd)
+            self._fd = None
+
+
 class AccessStore:
     """The access layer's tables on one database. Creates them if absent.
 
@@ -82,9 +124,14 @@ class AccessStore:
         # SQLite has one writer at a time. Writers of this process queue on a lock, woken the
         # moment it is free; without it they poll in SQLite's busy handler, which sleeps up to
         # 100 ms between tries, and a burst of inquiries piles up behind the sleeps.
+        # Writers of other processes (``serve --workers``) queue on a file lock beside the
+        # database for the same reason.
         self._writer: AbstractContextManager = (
-            threading.RLock() if self.dialect == "sqlite" else nullcontext()
+            _WriterLock(self.url.database) if self.dialect == "sqlite" else nullcontext()
         )
+        #: Inserts that must be durable before the caller goes on (the inquiry log), grouped
+        #: into one transaction when callers come at once (see ``access.group``).
+        self.group = GroupCommit(self.write)
         if schema is not None:
             if not _SCHEMA_NAME.match(schema):
                 raise ValueError(
@@ -117,6 +164,8 @@ class AccessStore:
     def close(self) -> None:
         """Close every pooled connection."""
         self._base.dispose()
+        if isinstance(self._writer, _WriterLock):
+            self._writer.close()
 
     def __enter__(self) -> AccessStore:
         return self

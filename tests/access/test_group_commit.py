@@ -1,0 +1,185 @@
+"""Group commit of the inquiry log: concurrent inserts share transactions, none is lost or
+written twice, each caller gets its own row's id only after the commit, and one bad row fails
+only its own caller. Also: writers in several processes on one SQLite file."""
+
+from __future__ import annotations
+
+import datetime as dt
+import multiprocessing as mp
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
+from pathlib import Path
+
+from access_helpers import PARTNER, PEOPLE
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from sqlalchemy import func, select
+
+from opencredit.access import AccessStore, inquiries_for, log_inquiry
+from opencredit.access.group import GroupCommit
+from opencredit.access.tables import inquiries
+
+AT = dt.datetime(2026, 6, 1, 12, tzinfo=dt.UTC)
+
+
+def rows(store: AccessStore) -> list[tuple[int, str]]:
+    with store.read() as conn:
+        return [tuple(r) for r in conn.execute(select(inquiries.c.id, inquiries.c.purpose))]
+
+
+def test_concurrent_inserts_share_commits_and_each_gets_its_own_row(access_store):
+    slow_commits = []
+    original = access_store.write
+
+    @contextmanager
+    def slow_write():
+        with original() as conn:
+            yield conn
+            time.sleep(0.01)  # a slow fsync: callers pile up behind it
+        slow_commits.append(1)
+
+    group = GroupCommit(slow_write)
+    access_store.group = group
+    n = 60
+
+    def one(i: int):
+        inquiry = log_inquiry(access_store, PEOPLE[i % 3], PARTNER, "lending", f"p{i}", True, AT)
+        # Returned only after the commit that holds it: another connection sees it now.
+        with access_store.read() as conn:
+            seen = conn.execute(
+                select(inquiries.c.purpose).where(inquiries.c.id == inquiry.id)
+            ).scalar_one()
+        return inquiry.id, inquiry.purpose, seen
+
+    with ThreadPoolExecutor(16) as pool:
+        results = list(pool.map(one, range(n)))
+    assert all(purpose == seen for _, purpose, seen in results)
+    assert sorted(rows(access_store)) == sorted((i, p) for i, p, _ in results)
+    assert len({i for i, _, _ in results}) == n
+    assert group.rows == n and group.groups == len(slow_commits)
+    assert group.groups < n / 2  # they did share commits
+
+
+def test_a_bad_row_fails_only_its_own_caller(access_store):
+    barrier = threading.Barrier(8)
+
+    def one(i: int):
+        barrier.wait()
+        values = dict(
+            person=PEOPLE[0] if i != 5 else None,  # NOT NULL: the database refuses it
+            partner=PARTNER,
+            policy_key="lending",
+            purpose=f"p{i}",
+            granted=True,
+            at=AT,
+            reason="",
+        )
+        return access_store.group.insert(inquiries.insert(), values)
+
+    with ThreadPoolExecutor(8) as pool:
+        futures = [pool.submit(one, i) for i in range(8)]
+    outcomes = {i: f.exception() for i, f in enumerate(futures)}
+    assert outcomes[5] is not None
+    assert all(outcomes[i] is None for i in range(8) if i != 5)
+    assert sorted(p for _, p in rows(access_store)) == sorted(f"p{i}" for i in range(8) if i != 5)
+
+
+@settings(
+    max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    bad=st.lists(st.booleans(), min_size=1, max_size=40),
+    threads=st.integers(1, 12),
+)
+def test_never_lost_never_twice(tmp_path_factory, bad, threads):
+    store = AccessStore(f"sqlite:///{tmp_path_factory.mktemp('g') / 'ledger.sqlite'}")
+    try:
+
+        def one(i: int):
+            values = dict(
+                person=None if bad[i] else PEOPLE[i % 3],
+                partner=PARTNER,
+                policy_key="lending",
+                purpose=f"p{i}",
+                granted=True,
+                at=AT,
+                reason="",
+            )
+            try:
+                return store.group.insert(inquiries.insert(), values)
+            except Exception:
+                return None
+
+        with ThreadPoolExecutor(threads) as pool:
+            keys = list(pool.map(one, range(len(bad))))
+        written = dict(rows(store))
+        assert [k is None for k in keys] == bad
+        assert {k: f"p{i}" for i, k in enumerate(keys) if k is not None} == written
+    finally:
+        store.close()
+
+
+def _log_many(url: str, worker: int, n: int) -> None:
+    store = AccessStore(url)
+    try:
+        for i in range(n):
+            log_inquiry(store, PEOPLE[0], PARTNER, "lending", f"w{worker}-{i}", True, AT)
+    finally:
+        store.close()
+
+
+def test_processes_writing_one_sqlite_file_lose_nothing(tmp_path: Path):
+    url = f"sqlite:///{tmp_path / 'ledger.sqlite'}"
+    AccessStore(url).close()
+    ctx = mp.get_context("spawn")
+    procs = [ctx.Process(target=_log_many, args=(url, w, 40)) for w in range(3)]
+    for p in procs:
+        p.start()
+    for p in procs:
+        p.join(120)
+    assert [p.exitcode for p in procs] == [0, 0, 0]
+    store = AccessStore(url)
+    try:
+        purposes = [i.purpose for i in inquiries_for(store, PEOPLE[0])]
+        assert sorted(purposes) == sorted(f"w{w}-{i}" for w in range(3) for i in range(40))
+        with store.read() as conn:
+            assert conn.execute(select(func.count()).select_from(inquiries)).scalar() == 120
+    finally:
+        store.close()
+
+
+def test_the_writer_lock_is_reentrant_and_shared_across_stores(tmp_path: Path):
+    url = f"sqlite:///{tmp_path / 'ledger.sqlite'}"
+    a, b = AccessStore(url), AccessStore(url)
+    try:
+        with a._writer, a._writer:  # re-entrant in one thread
+            pass
+        held = threading.Event()
+        release = threading.Event()
+
+        def hold() -> None:
+            with a.write():
+                held.set()
+                release.wait(10)
+
+        t = threading.Thread(target=hold)
+        t.start()
+        assert held.wait(10)
+        started = time.monotonic()
+        threading.Timer(0.2, release.set).start()
+        with b.write():  # another store (as another process would): waits for the file lock
+            waited = time.monotonic() - started
+        t.join(10)
+        assert waited >= 0.15
+    finally:
+        a.close()
+        b.close()
+
+
+def test_one_caller_at_a_time_is_one_transaction_each(access_store):
+    before = access_store.group.groups
+    for _ in range(3):
+        log_inquiry(access_store, PEOPLE[0], PARTNER, "lending", "lending", True, AT)
+    assert access_store.group.groups == before + 3
