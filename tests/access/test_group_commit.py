@@ -15,13 +15,19 @@ from pathlib import Path
 from access_helpers import PARTNER, PEOPLE
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, select
 
 from opencredit.access import AccessStore, inquiries_for, log_inquiry
 from opencredit.access.group import GroupCommit
 from opencredit.access.tables import inquiries
 
 AT = dt.datetime(2026, 6, 1, 12, tzinfo=dt.UTC)
+COLUMNS = ("person", "partner", "policy_key", "purpose", "granted", "at", "reason")
+INSERT = (  # as log_inquiry's
+    inquiries.insert()
+    .values({c: bindparam(c, type_=inquiries.c[c].type) for c in COLUMNS})
+    .returning(inquiries.c.id)
+)
 
 
 def rows(store: AccessStore) -> list[tuple[int, str]]:
@@ -31,12 +37,12 @@ def rows(store: AccessStore) -> list[tuple[int, str]]:
 
 def test_concurrent_inserts_share_commits_and_each_gets_its_own_row(access_store):
     slow_commits = []
-    original = access_store.write
+    original = access_store.raw_write
 
     @contextmanager
     def slow_write():
-        with original() as conn:
-            yield conn
+        with original() as cursor:
+            yield cursor
             time.sleep(0.01)  # a slow fsync: callers pile up behind it
         slow_commits.append(1)
 
@@ -76,7 +82,7 @@ def test_a_bad_row_fails_only_its_own_caller(access_store):
             at=AT,
             reason="",
         )
-        return access_store.group.insert(inquiries.insert(), values)
+        return access_store.group.insert(access_store.prepare(INSERT), values)
 
     with ThreadPoolExecutor(8) as pool:
         futures = [pool.submit(one, i) for i in range(8)]
@@ -108,7 +114,7 @@ def test_never_lost_never_twice(tmp_path_factory, bad, threads):
                 reason="",
             )
             try:
-                return store.group.insert(inquiries.insert(), values)
+                return store.group.insert(store.prepare(INSERT), values)
             except Exception:
                 return None
 

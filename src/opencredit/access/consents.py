@@ -163,6 +163,5 @@ def live_consent(
     """The live consent (the one lasting longest, if several) for exactly this read, or None."""
     person, partner = person_id(person), org_code(partner)
     params = dict(person=person, partner=partner, policy_id=policy_id, purpose=purpose, today=today)
-    with store.read() as conn:
-        row = conn.execute(_LIVE, params).first()
+    row = store.fetch_one(store.prepare(_LIVE), params)
     return None if row is None else _consent(row)

@@ -20,7 +20,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import Connection, Insert
+from opencredit.access.prepared import Prepared
 
 #: Most inserts in one group (bounds the transaction, and the wait of the first in it).
 MAX_GROUP = 256
@@ -28,7 +28,7 @@ MAX_GROUP = 256
 
 @dataclass(slots=True, eq=False)
 class _Entry:
-    statement: Insert
+    statement: Prepared
     values: Mapping[str, Any]
     done: bool = False
     key: Any = None
@@ -38,8 +38,8 @@ class _Entry:
 
 
 class GroupCommit:
-    """Insert rows through ``transaction`` (a factory of write-transaction context managers),
-    grouping the inserts of concurrent callers into one transaction.
+    """Insert rows through ``transaction`` (a factory of write transactions that yield a
+    DB-API cursor), grouping the inserts of concurrent callers into one transaction.
 
     The leader writes one group (everything queued when it starts, itself first), then hands
     the lead to the first caller queued meanwhile, so no caller leads for longer than one
@@ -55,8 +55,9 @@ class GroupCommit:
         self.groups = 0
         self.rows = 0
 
-    def insert(self, statement: Insert, values: Mapping[str, Any]) -> Any:
-        """Insert one row, committed before returning; its primary key."""
+    def insert(self, statement: Prepared, values: Mapping[str, Any]) -> Any:
+        """Insert one row with ``statement`` (an insert ``RETURNING`` its key), committed
+        before this returns; the key."""
         entry = _Entry(statement, values)
         with self._lock:
             self._queue.append(entry)
@@ -111,5 +112,6 @@ class GroupCommit:
         self.rows += len(group)
 
 
-def _execute(conn: Connection, entry: _Entry) -> Any:
-    return conn.execute(entry.statement, entry.values).inserted_primary_key[0]
+def _execute(cursor: Any, entry: _Entry) -> Any:
+    cursor.execute(entry.statement.sql, entry.statement.params(entry.values))
+    return entry.statement.row(cursor.fetchone())[0]

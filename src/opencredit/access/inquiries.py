@@ -9,7 +9,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
-from sqlalchemy import Row, select
+from sqlalchemy import Row, bindparam, select
 
 from opencredit.access.store import AccessStore
 from opencredit.access.tables import inquiries
@@ -44,7 +44,12 @@ def _inquiry(row: Row) -> Inquiry:
 
 
 #: Built once: every partner read logs one.
-_INSERT = inquiries.insert()
+_COLUMNS = ("person", "partner", "policy_key", "purpose", "granted", "at", "reason")
+_INSERT = (
+    inquiries.insert()
+    .values({name: bindparam(name, type_=inquiries.c[name].type) for name in _COLUMNS})
+    .returning(inquiries.c.id)
+)
 
 
 def log_inquiry(
@@ -69,7 +74,7 @@ def log_inquiry(
         reason=reason[:400],
     )
     # Durable before the caller goes on; concurrent reads share one commit (access.group).
-    return Inquiry(id=store.group.insert(_INSERT, values), **values)
+    return Inquiry(id=store.group.insert(store.prepare(_INSERT), values), **values)
 
 
 def inquiries_for(store: AccessStore, person: str) -> list[Inquiry]:

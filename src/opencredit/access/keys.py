@@ -132,8 +132,7 @@ def authenticate(store: AccessStore, token: str, *, ledger: Store | None = None)
     _, key_id, secret = parts
     if len(key_id) != 16:
         return None
-    with store.read() as conn:
-        row = conn.execute(_KEY_BY_ID, {"key_id": key_id}).first()
+    row = store.fetch_one(store.prepare(_KEY_BY_ID), {"key_id": key_id})
     # Compare even when the key is unknown, so timing does not tell which ids exist.
     stored = row.secret_hash if row is not None else _hash("")
     matches = hmac.compare_digest(stored, _hash(secret))

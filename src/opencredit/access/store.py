@@ -11,14 +11,17 @@ from __future__ import annotations
 import os
 import re
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import AbstractContextManager, contextmanager, nullcontext
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy import Connection, Engine, create_engine, event, text
 from sqlalchemy.engine import make_url
+from sqlalchemy.sql import ClauseElement
 
 from opencredit.access.group import GroupCommit
+from opencredit.access.prepared import Prepared
 from opencredit.access.tables import metadata
 
 try:
@@ -131,7 +134,8 @@ class AccessStore:
         )
         #: Inserts that must be durable before the caller goes on (the inquiry log), grouped
         #: into one transaction when callers come at once (see ``access.group``).
-        self.group = GroupCommit(self.write)
+        self.group = GroupCommit(self.raw_write)
+        self._prepared: dict[int, tuple[ClauseElement, Prepared]] = {}
         if schema is not None:
             if not _SCHEMA_NAME.match(schema):
                 raise ValueError(
@@ -154,6 +158,47 @@ class AccessStore:
         """A write transaction: committed on success, rolled back on any error."""
         with self._writer, self.engine.execution_options(opencredit_write=True).begin() as conn:
             yield conn
+
+    @contextmanager
+    def raw_write(self) -> Iterator[Any]:
+        """A write transaction on a pooled DB-API connection, for :class:`Prepared`
+        statements: yields a cursor; committed on success, rolled back on any error."""
+        with self._writer:
+            dbapi = self._base.raw_connection()
+            try:
+                cursor = dbapi.cursor()
+                if self.dialect == "sqlite":  # autocommit mode (see _sqlite_listeners)
+                    cursor.execute("BEGIN IMMEDIATE")
+                try:
+                    yield cursor
+                except BaseException:
+                    dbapi.rollback()
+                    raise
+                dbapi.commit()
+                cursor.close()
+            finally:
+                dbapi.close()  # back to the pool
+
+    def fetch_one(self, statement: Prepared, values: Mapping[str, Any]) -> Any:
+        """The first row of a :class:`Prepared` select (a named tuple), or None."""
+        dbapi = self._base.raw_connection()
+        try:
+            cursor = dbapi.cursor()
+            cursor.execute(statement.sql, statement.params(values))
+            row = cursor.fetchone()
+            cursor.close()
+            if self.dialect != "sqlite":
+                dbapi.rollback()  # end the read's transaction (SQLite reads autocommit)
+        finally:
+            dbapi.close()
+        return statement.row(row)
+
+    def prepare(self, statement: ClauseElement) -> Prepared:
+        """``statement`` compiled once for this store (cached by identity)."""
+        found = self._prepared.get(id(statement))
+        if found is None or found[0] is not statement:
+            found = self._prepared[id(statement)] = (statement, Prepared(self, statement))
+        return found[1]
 
     @contextmanager
     def read(self) -> Iterator[Connection]:

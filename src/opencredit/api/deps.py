@@ -23,10 +23,14 @@ async def get_context(request: Request) -> Context:
 Ctx = Annotated[Context, Depends(get_context)]
 
 
-def get_caller(
+async def get_caller(
     ctx: Ctx, credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)]
 ) -> Caller:
-    """The caller named by the bearer token; 401 without a valid one."""
+    """The caller named by the bearer token; 401 without a valid one.
+
+    ``async``, so it runs on the event loop: the key read is one indexed row that never waits
+    for a writer (SQLite WAL, PostgreSQL MVCC), about 0.1 ms, less than the hop to a worker
+    thread that a plain ``def`` dependency costs (measured: see docs/benchmarks.md)."""
     if credentials is None:
         raise HTTPException(
             status.HTTP_401_UNAUTHORIZED,

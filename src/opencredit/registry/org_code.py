@@ -9,6 +9,7 @@ the first 17 (weights 3**i mod 31).
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 
 from opencredit.errors import InvalidIdentifier
 
@@ -44,6 +45,7 @@ class OrgCode:
     org_code: str
 
 
+@lru_cache(maxsize=65536)  # pure; a request checks the same ID in several layers
 def parse_org_code(value: str) -> OrgCode:
     """Validate a Unified Social Credit Code; the error says which part is wrong."""
     if not isinstance(value, str):

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
+from functools import lru_cache
 
 import numpy as np
 
@@ -41,6 +42,7 @@ class ResidentId:
         return "M" if self.sequence % 2 else "F"
 
 
+@lru_cache(maxsize=65536)  # pure; a request checks the same ID in several layers
 def parse_resident_id(value: str) -> ResidentId:
     """Validate ``value``; the error says which part is wrong and what was expected."""
     if not isinstance(value, str):
