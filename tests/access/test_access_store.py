@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import datetime as dt
 import threading
+import uuid
 
 import pytest
-from access_helpers import BANK, NOW, PEOPLE, record_rows
-from sqlalchemy import inspect, select
+from access_helpers import BANK, NOW, PEOPLE, PG_URL, record_rows
+from sqlalchemy import create_engine, inspect, select, text
 
 from opencredit.access import AccessStore, access_url
 from opencredit.access.store import normalise_url
@@ -97,3 +98,26 @@ def test_shares_the_ledger_file_and_waits_for_its_writer(ledger, tmp_path):
     ledger.append(BANK, "more", record_rows({"ref": "z"}))  # and the ledger still writes
     assert ledger.max_seq() == 4
     store.close()
+
+
+def test_postgres_tables_never_analysed_are_analysed_on_open():
+    """Without planner statistics PostgreSQL picked the partner's consent index for the
+    partner read (a scan of all the partner's consents); a store analyses such tables."""
+    schema = f"oc_analyze_{uuid.uuid4().hex[:10]}"
+    engine = create_engine(normalise_url(PG_URL))
+    query = text(
+        "SELECT relname FROM pg_stat_user_tables WHERE schemaname = :s AND "
+        "(last_analyze IS NOT NULL OR last_autoanalyze IS NOT NULL)"
+    )
+    try:
+        with AccessStore(PG_URL, schema) as store:
+            with engine.connect() as conn:
+                conn.execute(text("SELECT pg_stat_clear_snapshot()"))
+                analysed = {r.relname for r in conn.execute(query, {"s": schema})}
+            assert set(metadata.tables) <= analysed
+            assert store.analyze(only_never_analyzed=True) == []
+            assert set(store.analyze()) == set(metadata.tables)
+    finally:
+        with engine.begin() as conn:
+            conn.execute(text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
+        engine.dispose()

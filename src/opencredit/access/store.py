@@ -152,6 +152,36 @@ class AccessStore:
             for table in metadata.sorted_tables:
                 for index in table.indexes:
                     index.create(conn, checkfirst=True)
+        if self.dialect == "postgresql":
+            self.analyze(only_never_analyzed=True)
+
+    def analyze(self, *, only_never_analyzed: bool = False) -> list[str]:
+        """Refresh PostgreSQL's planner statistics of the access tables (SQLite: nothing).
+
+        Without statistics PostgreSQL guesses, and for the partner read it guessed the
+        partner's index, scanning every consent the partner holds (3-6 ms at 20,000) instead
+        of the person's (0.07 ms). Autovacuum keeps statistics fresh where it runs; a store
+        opened on tables never analysed (autovacuum off, or right after a bulk load) analyses
+        them itself. Returns the tables analysed."""
+        if self.dialect != "postgresql":
+            return []
+        schema = self.schema or "public"
+        with self.engine.connect() as conn:
+            names = [t.name for t in metadata.sorted_tables]
+            if only_never_analyzed:
+                rows = conn.execute(
+                    text(
+                        "SELECT relname FROM pg_stat_user_tables WHERE schemaname = :schema "
+                        "AND last_analyze IS NULL AND last_autoanalyze IS NULL"
+                    ),
+                    {"schema": schema},
+                )
+                stale = {r.relname for r in rows}
+                names = [n for n in names if n in stale]
+            for name in names:
+                conn.execute(text(f'ANALYZE "{schema}"."{name}"'))
+            conn.commit()
+        return names
 
     @contextmanager
     def write(self) -> Iterator[Connection]:
