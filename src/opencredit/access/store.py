@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import re
+import sqlite3
 import threading
 from collections.abc import Iterator, Mapping
 from contextlib import AbstractContextManager, contextmanager, nullcontext
@@ -136,6 +137,9 @@ class AccessStore:
         #: into one transaction when callers come at once (see ``access.group``).
         self.group = GroupCommit(self.raw_write)
         self._prepared: dict[int, tuple[ClauseElement, Prepared]] = {}
+        self._readers = threading.local()
+        self._readers_lock = threading.Lock()
+        self._reader_list: list[sqlite3.Connection] = []
         if schema is not None:
             if not _SCHEMA_NAME.match(schema):
                 raise ValueError(
@@ -211,6 +215,19 @@ class AccessStore:
 
     def fetch_one(self, statement: Prepared, values: Mapping[str, Any]) -> Any:
         """The first row of a :class:`Prepared` select (a named tuple), or None."""
+        if self.dialect == "sqlite" and self.url.database not in (None, "", ":memory:"):
+            # A reader of its own per thread (autocommit: each read a snapshot of its own),
+            # without the pool's checkout and return on the hot path.
+            reader = getattr(self._readers, "connection", None)
+            if reader is None:
+                reader = sqlite3.connect(
+                    self.url.database, isolation_level=None, check_same_thread=False
+                )
+                reader.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+                self._readers.connection = reader
+                with self._readers_lock:
+                    self._reader_list.append(reader)  # closed by close()
+            return statement.row(reader.execute(statement.sql, statement.params(values)).fetchone())
         dbapi = self._base.raw_connection()
         try:
             cursor = dbapi.cursor()
@@ -237,8 +254,13 @@ class AccessStore:
             yield conn
 
     def close(self) -> None:
-        """Close every pooled connection."""
+        """Close every pooled connection and every thread's reader."""
         self._base.dispose()
+        with self._readers_lock:
+            for reader in self._reader_list:
+                reader.close()
+            self._reader_list.clear()
+        self._readers = threading.local()
         if isinstance(self._writer, _WriterLock):
             self._writer.close()
 
