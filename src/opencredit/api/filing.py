@@ -3,28 +3,41 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 
 import pyarrow as pa
 
 from opencredit.access import DisputeView
-from opencredit.api.schemas import DisputeEventOut, DisputeOut, Receipt, RecordIn, RowErrorOut
+from opencredit.api.schemas import (
+    DisputeEventOut,
+    DisputeOut,
+    Receipt,
+    RecordFields,
+    RecordIn,
+    RowErrorOut,
+)
 from opencredit.ledger.files import COLUMNS, RawRows
 from opencredit.ledger.ingest import IngestReport
 
 
-def rows_from_records(records: list[RecordIn], source: str) -> RawRows:
-    """JSON records as the rows a file would give; record ``i`` is 'record i' (from 1)."""
-    columns: dict[str, list] = {name: [] for name in COLUMNS}
-    for r in records:
-        columns["person"].append(r.person)
-        columns["kind"].append(r.kind)
-        columns["occurred"].append(r.occurred.isoformat() if r.occurred else None)
-        columns["value"].append(None if r.value is None else repr(r.value))
-        columns["category"].append(r.category)
-        columns["ref"].append(r.ref)
-        columns["action"].append(r.action)
-        columns["target_ref"].append(r.target_ref)
-    table = pa.table({name: pa.array(values, pa.string()) for name, values in columns.items()})
+def rows_from_records(records: Sequence[RecordIn | RecordFields], source: str) -> RawRows:
+    """JSON records as the rows a file would give; record ``i`` is 'record i' (from 1).
+
+    Column by column, dates and values kept as Pydantic parsed them (date32, float64), as a
+    Parquet file's typed columns are: validation then has no text to parse again.
+    """
+    fields = [r if isinstance(r, dict) else r.model_dump() for r in records]
+    columns = {
+        "person": pa.array([r.get("person") for r in fields], pa.string()),
+        "kind": pa.array([r.get("kind") for r in fields], pa.string()),
+        "occurred": pa.array([r.get("occurred") for r in fields], pa.date32()),
+        "value": pa.array([r.get("value") for r in fields], pa.float64()),
+        "category": pa.array([r.get("category") for r in fields], pa.string()),
+        "ref": pa.array([r["ref"] for r in fields], pa.string()),
+        "action": pa.array([r.get("action", "file") for r in fields], pa.string()),
+        "target_ref": pa.array([r.get("target_ref") for r in fields], pa.string()),
+    }
+    table = pa.table({name: columns[name] for name in COLUMNS})
     return RawRows(source, table, list(range(1, len(records) + 1)), [], "record")
 
 

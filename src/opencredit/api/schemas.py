@@ -3,9 +3,18 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal, Required
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ModelWrapValidatorHandler,
+    TypeAdapter,
+    ValidationError,
+    model_validator,
+)
+from typing_extensions import TypedDict  # pydantic needs it on Python < 3.12
 
 Text = Annotated[str, Field(min_length=1, max_length=2000)]
 #: Largest ledger sequence number or dispute id (64-bit integers in both stores).
@@ -53,11 +62,60 @@ class RecordIn(Strict):
     target_ref: Annotated[str | None, Field(max_length=100)] = None
 
 
+class RecordFields(TypedDict, total=False):
+    """:class:`RecordIn`'s fields, with the same types and limits, as a plain dict: a batch's
+    records once validated (absent fields are absent, not None)."""
+
+    __pydantic_config__ = ConfigDict(extra="forbid")  # type: ignore[misc]
+
+    person: Annotated[str | None, Field(max_length=18)]
+    kind: Annotated[str | None, Field(max_length=64)]
+    occurred: dt.date | None
+    value: float | None
+    category: Annotated[str | None, Field(max_length=64)]
+    ref: Required[Annotated[str, Field(min_length=1, max_length=100)]]
+    action: Literal["file", "amend", "retract"]
+    target_ref: Annotated[str | None, Field(max_length=100)]
+
+
+class _BatchFields(TypedDict, total=False):
+    """:class:`BatchIn`'s fields, its records as :class:`RecordFields`."""
+
+    __pydantic_config__ = ConfigDict(extra="forbid")  # type: ignore[misc]
+
+    records: Required[Annotated[list[RecordFields], Field(min_length=1, max_length=100_000)]]
+    partial: bool
+
+
+_BATCH_FIELDS = TypeAdapter(_BatchFields)
+
+
 class BatchIn(Strict):
     """Many records in one filing; one bad record rejects all unless ``partial``."""
 
     records: Annotated[list[RecordIn], Field(min_length=1, max_length=100_000)]
     partial: bool = False
+
+    @model_validator(mode="wrap")
+    @classmethod
+    def _records_as_dicts(cls, data: Any, handler: ModelWrapValidatorHandler[BatchIn]) -> BatchIn:
+        """A valid batch keeps its records as the dicts :class:`RecordFields` validates,
+        without building a model per record (a third of the time for 10,000); anything else
+        is validated as the model, so a bad batch gets the model's errors, as always."""
+        if isinstance(data, dict):
+            try:
+                fields = _BATCH_FIELDS.validate_python(data)
+            except ValidationError:
+                pass
+            else:
+                return cls.model_construct(set(fields), **fields)
+        return handler(data)
+
+    def canonical_json(self) -> str:
+        """The batch as the model dumps it (every field of every record), however it was
+        validated: what identifies the request for an ``Idempotency-Key``."""
+        records = [r if isinstance(r, RecordIn) else RecordIn(**r) for r in self.records]
+        return BatchIn.model_construct(records=records, partial=self.partial).model_dump_json()
 
 
 class RowErrorOut(BaseModel):

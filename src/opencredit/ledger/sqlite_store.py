@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 import sqlite3
 import threading
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 
+import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from opencredit.clock import from_days, to_days
 from opencredit.ledger.records import Action, Dispute, Record
@@ -92,6 +95,11 @@ def _now() -> str:
     return dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
 
 
+def _json_list(values: Iterable[str]) -> str:
+    """Many strings as one JSON parameter (``json_each``), in order: probes in key order."""
+    return json.dumps(sorted(values), ensure_ascii=False)
+
+
 #: One person's factor state under one policy, for :meth:`Store.term_rows`.
 _TERM_ROWS = (
     "SELECT factor, seq, occurred, expires, points FROM factor_terms "
@@ -157,15 +165,14 @@ class SQLiteStore(Store):
         wanted = set(ids)
         if not wanted:
             return set()
-        with self._transaction():
-            self.db.execute("CREATE TEMP TABLE IF NOT EXISTS wanted (id TEXT PRIMARY KEY)")
-            self.db.execute("DELETE FROM temp.wanted")
-            self.db.executemany("INSERT INTO temp.wanted VALUES (?)", ((i,) for i in wanted))
-            known = self.db.execute(
-                "SELECT w.id FROM temp.wanted w JOIN persons p ON p.id = w.id"
-            ).fetchall()
-            self.db.execute("DELETE FROM temp.wanted")
-        return wanted - {k for (k,) in known}
+        # one primary-key probe per id, read from a JSON parameter: no temporary table to
+        # fill (and no write transaction), a third of the time
+        rows = self.db.execute(
+            "SELECT w.value FROM json_each(?) w "
+            "WHERE NOT EXISTS (SELECT 1 FROM persons p WHERE p.id = w.value)",
+            (_json_list(wanted),),
+        ).fetchall()
+        return {u for (u,) in rows}
 
     def count_persons(self) -> int:
         return self.db.execute("SELECT count(*) FROM persons").fetchone()[0]
@@ -208,23 +215,14 @@ class SQLiteStore(Store):
             is None
         ):
             return {}  # the organisation's first filing: nothing to look up
-        found: dict[str, Record] = {}
-        with self._transaction():
-            self.db.execute("CREATE TEMP TABLE IF NOT EXISTS wanted_refs (ref TEXT PRIMARY KEY)")
-            self.db.execute("DELETE FROM temp.wanted_refs")
-            self.db.executemany("INSERT INTO temp.wanted_refs VALUES (?)", ((r,) for r in wanted))
-            # CROSS JOIN keeps the wanted refs as the outer loop, one (org, ref) index probe
-            # each; left to itself SQLite walks every record the organisation ever filed.
-            rows = self.db.execute(
-                f"SELECT {_R_COLUMNS} FROM temp.wanted_refs w CROSS JOIN records r "
-                "WHERE r.org = ? AND r.ref = w.ref",
-                (org,),
-            ).fetchall()
-            self.db.execute("DELETE FROM temp.wanted_refs")
-        for row in rows:
-            record = _record(row)
-            found[record.ref] = record
-        return found
+        # CROSS JOIN keeps the wanted refs as the outer loop, one (org, ref) index probe
+        # each; left to itself SQLite walks every record the organisation ever filed.
+        rows = self.db.execute(
+            f"SELECT {_R_COLUMNS} FROM json_each(?) w CROSS JOIN records r "
+            "WHERE r.org = ? AND r.ref = w.value",
+            (_json_list(wanted), org),
+        ).fetchall()
+        return {record.ref: record for record in map(_record, rows)}
 
     def append(
         self,
@@ -279,8 +277,7 @@ class SQLiteStore(Store):
                         ((t,) for t in targets),
                     )
                 if terms is not None:
-                    for key, table in terms(full).items():
-                        self._insert_terms(key, table)
+                    self._insert_all_terms(terms(full))
         return BatchReceipt(
             batch,
             org,
@@ -303,14 +300,28 @@ class SQLiteStore(Store):
         )
 
     def _insert_terms(self, policy_key: str, terms: pa.Table) -> None:
-        if terms.num_rows == 0:
+        self._insert_all_terms({policy_key: terms})
+
+    def _insert_all_terms(self, by_policy: dict[str, pa.Table]) -> None:
+        """Every policy's new factor state in one statement, in primary-key order: a person's
+        terms of all policies share index pages, which are then visited once, in order."""
+        parts = []
+        for key in sorted(by_policy):
+            terms = by_policy[key]
+            if terms.num_rows:
+                terms = terms.select(TERM_SCHEMA.names).cast(TERM_SCHEMA)
+                policy = pa.repeat(pa.scalar(key, pa.string()), terms.num_rows)
+                parts.append(terms.add_column(1, "policy", policy))
+        if not parts:
             return
-        terms = terms.select(TERM_SCHEMA.names).cast(TERM_SCHEMA)
-        cols = [terms.column(name).to_pylist() for name in TERM_SCHEMA.names]
+        table = pa.concat_tables(parts)
+        if len(parts) > 1:  # each part is in (person, factor, seq) order: sort by person
+            person = pc.rank(table.column("person"), sort_keys="ascending", tiebreaker="dense")
+            table = table.take(pa.array(np.argsort(person.to_numpy(), kind="stable")))
         self.db.executemany(
             "INSERT OR REPLACE INTO factor_terms (person, policy, factor, seq, occurred, expires,"
             " points) VALUES (?, ?, ?, ?, ?, ?, ?)",
-            zip(cols[0], [policy_key] * terms.num_rows, *cols[1:], strict=True),
+            zip(*(table.column(name).to_pylist() for name in table.column_names), strict=True),
         )
 
     def record(self, seq: int) -> Record | None:
