@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
+from concurrent.futures import ThreadPoolExecutor
 
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -18,10 +20,11 @@ from opencredit.access import (
     grant_consent,
     inquiries_for,
     partner_lookup,
+    partner_lookup_async,
     revoke_consent,
 )
 from opencredit.access.consents import live_consent
-from opencredit.access.inquiries import log_inquiry
+from opencredit.access.inquiries import log_inquiry, log_inquiry_async
 from opencredit.errors import InvalidIdentifier, UnknownName
 from opencredit.ledger.store import PERSON_SCHEMA
 from opencredit.registry import make_resident_id
@@ -267,3 +270,88 @@ def test_no_score_without_a_live_allowed_consent_and_one_inquiry_per_attempt(
             log = inquiries_for(access_store, person)
             assert len(log) == before + 1
             assert log[0].granted == got
+
+
+def _outcome(call):
+    try:
+        read = call()
+    except Exception as exc:  # the refusal, as the caller sees it
+        return type(exc).__name__, str(exc)
+    return "read", (read.score, read.band, read.policy_key, read.consent_id)
+
+
+@pytest.mark.parametrize(
+    "case",
+    ["granted", "no consent", "purpose not allowed", "no such policy", "bad id", "not a partner"],
+)
+def test_the_async_read_answers_and_logs_as_the_sync_one(
+    access_store, scorer, partner, policies, case
+):
+    """partner_lookup_async (the server's path on SQLite) is partner_lookup on an event loop:
+    the same answer or refusal, and the same inquiry logged."""
+    scorer.scores[(PEOPLE[0], "lending")] = 700
+    if case != "no consent":
+        grant(access_store, policies)
+    who = Caller("k", Role.PERSON, PEOPLE[0]) if case == "not a partner" else partner
+    args = {
+        "granted": (PEOPLE[0], "lending", "lending"),
+        "no consent": (PEOPLE[0], "lending", "lending"),
+        "purpose not allowed": (PEOPLE[0], "lending", "dating"),
+        "no such policy": (PEOPLE[0], "nope", "lending"),
+        "bad id": ("12345", "lending", "lending"),
+        "not a partner": (PEOPLE[0], "lending", "lending"),
+    }[case]
+    sync = _outcome(lambda: partner_lookup(access_store, scorer, who, *args, TODAY, now=NOW))
+    logged_sync = [
+        (i.granted, i.reason, i.policy_key) for i in inquiries_for(access_store, PEOPLE[0])
+    ]
+
+    async def read_async():
+        return await partner_lookup_async(access_store, scorer, who, *args, TODAY, now=NOW)
+
+    def run_async():
+        return asyncio.run(read_async())
+
+    asynchronous = _outcome(run_async)
+    logged = [(i.granted, i.reason, i.policy_key) for i in inquiries_for(access_store, PEOPLE[0])]
+    assert asynchronous == sync
+    assert logged == logged_sync * 2  # each logged once more, identically
+    assert (sync[0] == "read") == (case == "granted")
+
+
+def test_async_and_thread_callers_share_commits_and_lose_nothing(access_store):
+    """Inquiries from an event loop and from threads at once: each written once, with its
+    own id, every caller answered."""
+
+    def from_threads() -> list[int]:
+        with ThreadPoolExecutor(6) as pool:
+            return list(
+                pool.map(
+                    lambda i: (
+                        log_inquiry(
+                            access_store, PEOPLE[1], PARTNER, "lending", f"t{i}", True, NOW
+                        ).id
+                    ),
+                    range(40),
+                )
+            )
+
+    async def from_loop() -> list[int]:
+        loop = asyncio.get_running_loop()
+        threads = loop.run_in_executor(None, from_threads)
+        mine = await asyncio.gather(
+            *(
+                log_inquiry_async(access_store, PEOPLE[1], PARTNER, "lending", f"a{i}", True, NOW)
+                for i in range(60)
+            )
+        )
+        return [i.id for i in mine] + await threads
+
+    before = access_store.group.groups
+    ids = asyncio.run(from_loop())
+    logged = inquiries_for(access_store, PEOPLE[1])
+    assert sorted(ids) == sorted(i.id for i in logged) and len(set(ids)) == 100
+    assert sorted(i.purpose for i in logged) == sorted(
+        [f"t{i}" for i in range(40)] + [f"a{i}" for i in range(60)]
+    )
+    assert access_store.group.groups - before < 100  # they shared commits

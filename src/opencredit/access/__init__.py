@@ -35,9 +35,9 @@ from opencredit.access.errors import (
     NotFound,
     ShareInvalid,
 )
-from opencredit.access.inquiries import Inquiry, inquiries_for, log_inquiry
+from opencredit.access.inquiries import Inquiry, inquiries_for, log_inquiry, log_inquiry_async
 from opencredit.access.keys import KeyInfo, authenticate, create_key, list_keys, revoke_key
-from opencredit.access.lookup import PartnerScore, Scorer, partner_lookup
+from opencredit.access.lookup import PartnerScore, Scorer, partner_lookup, partner_lookup_async
 from opencredit.access.reviews import (
     Review,
     answer_review,
@@ -97,9 +97,11 @@ __all__ = [
     "list_keys",
     "live_consent",
     "log_inquiry",
+    "log_inquiry_async",
     "note_dispute",
     "open_dispute",
     "partner_lookup",
+    "partner_lookup_async",
     "request_review",
     "resolve_share",
     "reviews_for",

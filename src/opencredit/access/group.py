@@ -15,8 +15,11 @@ so one bad row fails only its own caller.
 
 from __future__ import annotations
 
+import asyncio
 import threading
 from collections.abc import Callable, Mapping
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import suppress
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -33,8 +36,23 @@ class _Entry:
     done: bool = False
     key: Any = None
     error: BaseException | None = None
-    #: Set when the entry is done, for the caller waiting on it.
+    #: A thread's caller: set when the entry is done, or when the caller is to lead.
     ready: threading.Event = field(default_factory=threading.Event)
+    #: An event loop's caller: resolved on its loop when the entry is done.
+    future: asyncio.Future | None = None
+
+    def settle(self) -> None:
+        """Tell the caller the entry is done."""
+        if self.future is None:
+            self.ready.set()
+        else:
+            with suppress(RuntimeError):  # a closed loop: nobody is waiting any more
+                self.future.get_loop().call_soon_threadsafe(_resolve, self)
+
+
+def _resolve(entry: _Entry) -> None:
+    if entry.future is not None and not entry.future.done():
+        entry.future.set_result(None)
 
 
 class GroupCommit:
@@ -43,7 +61,9 @@ class GroupCommit:
 
     The leader writes one group (everything queued when it starts, itself first), then hands
     the lead to the first caller queued meanwhile, so no caller leads for longer than one
-    group however busy the server is.
+    group however busy the server is. A caller on an event loop (:meth:`insert_async`) never
+    blocks its loop: groups it would lead are written by one helper thread, which leads for
+    as long as such callers come first, and each caller is woken on its own loop.
     """
 
     def __init__(self, transaction: Callable[[], Any]) -> None:
@@ -54,6 +74,7 @@ class GroupCommit:
         #: Groups written and the rows in them (for tests, and curiosity).
         self.groups = 0
         self.rows = 0
+        self._helper: ThreadPoolExecutor | None = None
 
     def insert(self, statement: Prepared, values: Mapping[str, Any]) -> Any:
         """Insert one row with ``statement`` (an insert ``RETURNING`` its key), committed
@@ -71,25 +92,56 @@ class GroupCommit:
             raise entry.error
         return entry.key
 
-    def _lead(self) -> None:
-        with self._lock:  # the leader is the first queued, so it is in its own group
-            group, self._queue = self._queue[:MAX_GROUP], self._queue[MAX_GROUP:]
-        try:
-            self._write(group)
-        except BaseException as exc:  # interrupted: nobody in the group may think it is written
-            for entry in group:
-                if entry.error is None:
-                    entry.error = exc
-            raise
-        finally:
+    async def insert_async(self, statement: Prepared, values: Mapping[str, Any]) -> Any:
+        """:meth:`insert` for a caller on an event loop: awaits the commit without blocking
+        the loop."""
+        entry = _Entry(statement, values, future=asyncio.get_running_loop().create_future())
+        with self._lock:
+            self._queue.append(entry)
+            follow = self._leading
+            self._leading = True
+        if not follow:
+            self._lead_in_helper()
+        await entry.future
+        if entry.error is not None:
+            raise entry.error
+        return entry.key
+
+    def _lead_in_helper(self) -> None:
+        with self._lock:
+            if self._helper is None:
+                self._helper = ThreadPoolExecutor(1, thread_name_prefix="group-commit")
+        self._helper.submit(self._lead, True)
+
+    def _lead(self, helper: bool = False) -> None:
+        """Write groups while leading: the helper thread goes on while the next caller is on
+        an event loop; a caller's own thread writes one group and hands the lead on."""
+        while True:
+            with self._lock:  # the leader's entry is the first queued, so in this group
+                group, self._queue = self._queue[:MAX_GROUP], self._queue[MAX_GROUP:]
+            interrupted: BaseException | None = None
+            try:
+                self._write(group)
+            except BaseException as exc:  # interrupted: none in the group may think it written
+                interrupted = exc
+                for entry in group:
+                    if entry.error is None:
+                        entry.error = exc
             with self._lock:
                 successor = self._queue[0] if self._queue else None
                 self._leading = successor is not None
             for entry in group:
                 entry.done = True
-                entry.ready.set()
-            if successor is not None:
-                successor.ready.set()
+                entry.settle()
+            if successor is not None and successor.future is None:
+                successor.ready.set()  # it leads, in its own thread
+            elif successor is not None and (not helper or interrupted is not None):
+                self._lead_in_helper()
+            elif successor is not None:
+                continue  # the helper leads on for the next caller on a loop
+            if interrupted is not None:
+                raise interrupted
+            return
 
     def _write(self, group: list[_Entry]) -> None:
         try:

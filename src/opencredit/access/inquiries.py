@@ -63,18 +63,44 @@ def log_inquiry(
     reason: str = "",
 ) -> Inquiry:
     """Append one attempt to ``person``'s inquiry log (committed when this returns)."""
-    person, partner = person_id(person), org_code(partner)
-    values = dict(
-        person=person,
-        partner=partner,
+    values = _values(person, partner, policy_key, purpose, granted, at, reason)
+    # Durable before the caller goes on; concurrent reads share one commit (access.group).
+    return Inquiry(id=store.group.insert(store.prepare(_INSERT), values), **values)
+
+
+async def log_inquiry_async(
+    store: AccessStore,
+    person: str,
+    partner: str,
+    policy_key: str,
+    purpose: str,
+    granted: bool,
+    at: dt.datetime,
+    reason: str = "",
+) -> Inquiry:
+    """:func:`log_inquiry` on an event loop: the commit is awaited, not blocked on."""
+    values = _values(person, partner, policy_key, purpose, granted, at, reason)
+    return Inquiry(id=await store.group.insert_async(store.prepare(_INSERT), values), **values)
+
+
+def _values(
+    person: str,
+    partner: str,
+    policy_key: str,
+    purpose: str,
+    granted: bool,
+    at: dt.datetime,
+    reason: str,
+) -> dict:
+    return dict(
+        person=person_id(person),
+        partner=org_code(partner),
         policy_key=policy_key[:80],
         purpose=purpose[:64],
         granted=granted,
         at=at,
         reason=reason[:400],
     )
-    # Durable before the caller goes on; concurrent reads share one commit (access.group).
-    return Inquiry(id=store.group.insert(store.prepare(_INSERT), values), **values)
 
 
 def inquiries_for(store: AccessStore, person: str) -> list[Inquiry]:

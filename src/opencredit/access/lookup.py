@@ -9,12 +9,13 @@ before anything is returned; a refused read raises :class:`AccessDenied` and sho
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Generator
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Any, Protocol
 
 from opencredit.access.consents import live_consent
 from opencredit.access.errors import AccessDenied
-from opencredit.access.inquiries import log_inquiry
+from opencredit.access.inquiries import log_inquiry, log_inquiry_async
 from opencredit.access.roles import Caller, Role
 from opencredit.access.store import AccessStore
 from opencredit.access.validate import person_id
@@ -66,29 +67,84 @@ def partner_lookup(
     raises ``UnknownName``. Both are logged; a malformed resident ID is not (there is no
     person to show it to) and raises ``InvalidIdentifier``.
     """
+    steps = _lookup(store, scorer, caller, person, policy_id, purpose, today, now)
+    inquiry = next(steps)
+    while True:  # each step hands over an inquiry to log, durably, before it goes on
+        logged = log_inquiry(store, **inquiry)
+        try:
+            inquiry = steps.send(logged.id)
+        except StopIteration as finished:
+            return finished.value
+
+
+async def partner_lookup_async(
+    store: AccessStore,
+    scorer: Scorer,
+    caller: Caller,
+    person: str,
+    policy_id: str,
+    purpose: str,
+    today: dt.date,
+    *,
+    now: dt.datetime | None = None,
+) -> PartnerScore:
+    """:func:`partner_lookup` for a caller on an event loop, with the same checks and answers:
+    the reads run on the loop and the inquiry's commit is awaited, not blocked on. Only for
+    stores whose reads are local and never wait for a writer (SQLite in WAL mode); over a
+    network, run :func:`partner_lookup` in a worker thread instead."""
+    steps = _lookup(store, scorer, caller, person, policy_id, purpose, today, now)
+    inquiry = next(steps)
+    while True:
+        logged = await log_inquiry_async(store, **inquiry)
+        try:
+            inquiry = steps.send(logged.id)
+        except StopIteration as finished:
+            return finished.value
+
+
+def _lookup(
+    store: AccessStore,
+    scorer: Scorer,
+    caller: Caller,
+    person: str,
+    policy_id: str,
+    purpose: str,
+    today: dt.date,
+    now: dt.datetime | None,
+) -> Generator[dict[str, Any], int, PartnerScore]:
+    """The read as steps, written once for both drivers: yields each inquiry to log (the
+    driver logs it and sends back its id), then raises the refusal or returns the answer."""
     if caller.role is not Role.PARTNER or caller.subject is None:
         raise AccessDenied(f"only partners read scores through a consent; you are {caller.role}")
     person = person_id(person)
     partner = caller.subject
     at = now or dt.datetime.now(dt.UTC)
 
-    def refuse(policy_key: str, reason: str) -> None:
-        log_inquiry(store, person, partner, policy_key, purpose, False, at, reason)
+    def inquiry(policy_key: str, granted: bool, reason: str = "") -> dict[str, Any]:
+        return dict(
+            person=person,
+            partner=partner,
+            policy_key=policy_key,
+            purpose=purpose,
+            granted=granted,
+            at=at,
+            reason=reason,
+        )
 
     try:
         policy = scorer.policy(policy_id)
     except OpenCreditError:
-        refuse(policy_id, "no such policy")
+        yield inquiry(policy_id, False, "no such policy")
         raise
     if purpose not in policy.purposes:
-        refuse(policy.key, "purpose not allowed by the policy")
+        yield inquiry(policy.key, False, "purpose not allowed by the policy")
         raise AccessDenied(
             f"policy {policy.key} may not be read for purpose {purpose!r}; it allows only "
             f"{', '.join(policy.purposes)}"
         )
     consent = live_consent(store, person, partner, policy.id, purpose, today)
     if consent is None:
-        refuse(policy.key, "no live consent")
+        yield inquiry(policy.key, False, "no live consent")
         raise AccessDenied(
             f"no live consent from this person lets {partner} read {policy.id} for {purpose!r}; "
             "the person must grant one"
@@ -97,7 +153,7 @@ def partner_lookup(
         _, score = scorer.score(person, policy.key, today)
         band = policy.band_of(score).name
     except OpenCreditError:
-        refuse(policy.key, "score unavailable")
+        yield inquiry(policy.key, False, "score unavailable")
         raise
-    inquiry = log_inquiry(store, person, partner, policy.key, purpose, True, at)
-    return PartnerScore(person, policy.key, purpose, score, band, today, consent.id, inquiry.id)
+    inquiry_id = yield inquiry(policy.key, True)
+    return PartnerScore(person, policy.key, purpose, score, band, today, consent.id, inquiry_id)

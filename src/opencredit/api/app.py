@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -38,6 +39,11 @@ def create_app(settings: Settings | None = None, context: Context | None = None)
         owned = app.state.context is None
         if owned:
             app.state.context = Context.open(settings)
+        # What exists now lives as long as the server: keep it out of the garbage collector's
+        # full collections, which otherwise scan it all (~30 ms at 1M persons, stalling every
+        # request in flight; measured as the p99 of a trivial route at 500 req/s).
+        gc.collect()
+        gc.freeze()
         try:
             yield
         finally:

@@ -30,6 +30,11 @@ class Context:
         return cls(settings, ws, AccessStore(url))
 
     @property
+    def local(self) -> bool:
+        """True when the stores are the SQLite file: local reads, never over a network."""
+        return self.access.dialect == "sqlite" and not self.settings.database_url
+
+    @property
     def secret(self) -> bytes:
         """The key that signs share links."""
         return self.settings.share_secret.encode()
