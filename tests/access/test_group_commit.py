@@ -30,6 +30,19 @@ INSERT = (  # as log_inquiry's
 )
 
 
+def inquiry(i: int, person: str | None) -> dict:
+    """Row ``i`` of an inquiry insert (``purpose`` names it; a None person is refused)."""
+    return dict(
+        person=person,
+        partner=PARTNER,
+        policy_key="lending",
+        purpose=f"p{i}",
+        granted=True,
+        at=AT,
+        reason="",
+    )
+
+
 def rows(store: AccessStore) -> list[tuple[int, str]]:
     with store.read() as conn:
         return [tuple(r) for r in conn.execute(select(inquiries.c.id, inquiries.c.purpose))]
@@ -73,15 +86,7 @@ def test_a_bad_row_fails_only_its_own_caller(access_store):
 
     def one(i: int):
         barrier.wait()
-        values = dict(
-            person=PEOPLE[0] if i != 5 else None,  # NOT NULL: the database refuses it
-            partner=PARTNER,
-            policy_key="lending",
-            purpose=f"p{i}",
-            granted=True,
-            at=AT,
-            reason="",
-        )
+        values = inquiry(i, PEOPLE[0] if i != 5 else None)  # NOT NULL: refused
         return access_store.group.insert(access_store.prepare(INSERT), values)
 
     with ThreadPoolExecutor(8) as pool:
@@ -104,15 +109,7 @@ def test_never_lost_never_twice(tmp_path_factory, bad, threads):
     try:
 
         def one(i: int):
-            values = dict(
-                person=None if bad[i] else PEOPLE[i % 3],
-                partner=PARTNER,
-                policy_key="lending",
-                purpose=f"p{i}",
-                granted=True,
-                at=AT,
-                reason="",
-            )
+            values = inquiry(i, None if bad[i] else PEOPLE[i % 3])
             try:
                 return store.group.insert(store.prepare(INSERT), values)
             except Exception:

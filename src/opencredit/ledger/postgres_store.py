@@ -37,6 +37,7 @@ from opencredit.ledger.store import (
     Person,
     Store,
     TermMaker,
+    terms_in_key_order,
 )
 
 SCHEMA = """
@@ -391,21 +392,9 @@ class PostgresStore(Store):
         key order a person's terms of all policies go into the index together, so a batch
         touches each index page once instead of once per policy (less WAL too).
         """
-        parts = []
-        for key in sorted(by_policy):
-            terms = by_policy[key]
-            if terms.num_rows:
-                terms = terms.select(TERM_SCHEMA.names).cast(TERM_SCHEMA)
-                policy = pa.repeat(pa.scalar(key, pa.string()), terms.num_rows)
-                parts.append(terms.add_column(1, "policy", policy))
-        if not parts:
+        table = terms_in_key_order(by_policy)
+        if table is None:
             return
-        table = pa.concat_tables(parts)
-        if len(parts) > 1:
-            # each policy's terms come in (person, factor, seq) order (make_terms), and the
-            # policies in key order: a stable sort by person keeps the rest of the key's order
-            person = pc.rank(table.column("person"), sort_keys="ascending", tiebreaker="dense")
-            table = table.take(pa.array(np.argsort(person.to_numpy(), kind="stable")))
         self._copy_in("factor_terms", table)
 
     def record(self, seq: int) -> Record | None:

@@ -9,9 +9,7 @@ import threading
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 
-import numpy as np
 import pyarrow as pa
-import pyarrow.compute as pc
 
 from opencredit.clock import from_days, to_days
 from opencredit.ledger.records import Action, Dispute, Record
@@ -25,6 +23,7 @@ from opencredit.ledger.store import (
     Person,
     Store,
     TermMaker,
+    terms_in_key_order,
 )
 
 SCHEMA = """
@@ -305,19 +304,9 @@ class SQLiteStore(Store):
     def _insert_all_terms(self, by_policy: dict[str, pa.Table]) -> None:
         """Every policy's new factor state in one statement, in primary-key order: a person's
         terms of all policies share index pages, which are then visited once, in order."""
-        parts = []
-        for key in sorted(by_policy):
-            terms = by_policy[key]
-            if terms.num_rows:
-                terms = terms.select(TERM_SCHEMA.names).cast(TERM_SCHEMA)
-                policy = pa.repeat(pa.scalar(key, pa.string()), terms.num_rows)
-                parts.append(terms.add_column(1, "policy", policy))
-        if not parts:
+        table = terms_in_key_order(by_policy)
+        if table is None:
             return
-        table = pa.concat_tables(parts)
-        if len(parts) > 1:  # each part is in (person, factor, seq) order: sort by person
-            person = pc.rank(table.column("person"), sort_keys="ascending", tiebreaker="dense")
-            table = table.take(pa.array(np.argsort(person.to_numpy(), kind="stable")))
         self.db.executemany(
             "INSERT OR REPLACE INTO factor_terms (person, policy, factor, seq, occurred, expires,"
             " points) VALUES (?, ?, ?, ?, ?, ?, ?)",

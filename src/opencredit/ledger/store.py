@@ -13,7 +13,9 @@ from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
+import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from opencredit.ledger.records import Dispute, Record
 
@@ -240,3 +242,26 @@ class Store(ABC):
     @abstractmethod
     def close(self) -> None:
         """Release the connection."""
+
+
+def terms_in_key_order(by_policy: dict[str, pa.Table]) -> pa.Table | None:
+    """Every policy's new factor state as one table with a ``policy`` column, in the
+    ``factor_terms`` key order (person, policy, factor, seq), or None if there is none.
+
+    Each policy's terms come in (person, factor, seq) order (``make_terms``) and policies are
+    taken in key order, so a stable sort by person gives the key's order: a person's terms of
+    all policies then share index pages, which a batch visits once each, in order."""
+    parts = []
+    for key in sorted(by_policy):
+        terms = by_policy[key]
+        if terms.num_rows:
+            terms = terms.select(TERM_SCHEMA.names).cast(TERM_SCHEMA)
+            policy = pa.repeat(pa.scalar(key, pa.string()), terms.num_rows)
+            parts.append(terms.add_column(1, "policy", policy))
+    if not parts:
+        return None
+    table = pa.concat_tables(parts)
+    if len(parts) > 1:
+        person = pc.rank(table.column("person"), sort_keys="ascending", tiebreaker="dense")
+        table = table.take(pa.array(np.argsort(person.to_numpy(), kind="stable")))
+    return table
