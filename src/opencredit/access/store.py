@@ -24,6 +24,7 @@ from sqlalchemy.sql import ClauseElement
 from opencredit.access.group import GroupCommit
 from opencredit.access.prepared import Prepared
 from opencredit.access.tables import metadata
+from opencredit.perthread import PerThread
 
 try:
     import fcntl
@@ -137,9 +138,7 @@ class AccessStore:
         #: into one transaction when callers come at once (see ``access.group``).
         self.group = GroupCommit(self.raw_write)
         self._prepared: dict[int, tuple[ClauseElement, Prepared]] = {}
-        self._readers = threading.local()
-        self._readers_lock = threading.Lock()
-        self._reader_list: list[sqlite3.Connection] = []
+        self._readers = PerThread(self._open_reader, sqlite3.Connection.close)
         if schema is not None:
             if not _SCHEMA_NAME.match(schema):
                 raise ValueError(
@@ -218,15 +217,7 @@ class AccessStore:
         if self.dialect == "sqlite" and self.url.database not in (None, "", ":memory:"):
             # A reader of its own per thread (autocommit: each read a snapshot of its own),
             # without the pool's checkout and return on the hot path.
-            reader = getattr(self._readers, "connection", None)
-            if reader is None:
-                reader = sqlite3.connect(
-                    self.url.database, isolation_level=None, check_same_thread=False
-                )
-                reader.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
-                self._readers.connection = reader
-                with self._readers_lock:
-                    self._reader_list.append(reader)  # closed by close()
+            reader = self._readers.get()
             return statement.row(reader.execute(statement.sql, statement.params(values)).fetchone())
         dbapi = self._base.raw_connection()
         try:
@@ -239,6 +230,11 @@ class AccessStore:
         finally:
             dbapi.close()
         return statement.row(row)
+
+    def _open_reader(self) -> sqlite3.Connection:
+        reader = sqlite3.connect(self.url.database, isolation_level=None, check_same_thread=False)
+        reader.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+        return reader
 
     def prepare(self, statement: ClauseElement) -> Prepared:
         """``statement`` compiled once for this store (cached by identity)."""
@@ -256,11 +252,7 @@ class AccessStore:
     def close(self) -> None:
         """Close every pooled connection and every thread's reader."""
         self._base.dispose()
-        with self._readers_lock:
-            for reader in self._reader_list:
-                reader.close()
-            self._reader_list.clear()
-        self._readers = threading.local()
+        self._readers.close_all()
         if isinstance(self._writer, _WriterLock):
             self._writer.close()
 

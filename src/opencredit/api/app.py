@@ -6,6 +6,7 @@ import gc
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
+from anyio import to_thread
 from fastapi import FastAPI, HTTPException, Request
 from fastapi.exception_handlers import http_exception_handler
 from fastapi.exceptions import RequestValidationError
@@ -39,6 +40,9 @@ def create_app(settings: Settings | None = None, context: Context | None = None)
         owned = app.state.context is None
         if owned:
             app.state.context = Context.open(settings)
+        # Each thread that runs a blocking route keeps a database connection: bound them
+        # (anyio's default is 40 per process, which ran PostgreSQL out of connections).
+        to_thread.current_default_thread_limiter().total_tokens = settings.threads
         # What exists now lives as long as the server: keep it out of the garbage collector's
         # full collections, which otherwise scan it all (~30 ms at 1M persons, stalling every
         # request in flight; measured as the p99 of a trivial route at 500 req/s).

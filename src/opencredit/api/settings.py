@@ -29,6 +29,13 @@ class Settings(BaseSettings):
         min_length=MIN_SECRET_BYTES,
         description="Key that signs share links (at least 32 characters).",
     )
+    threads: int = Field(
+        default=16,
+        ge=1,
+        le=256,
+        description="Threads per server process for blocking work; each keeps a database "
+        "connection of its own (PostgreSQL: about threads + 20 connections per worker).",
+    )
     max_body_bytes: int = Field(
         default=50 * 1024 * 1024, gt=0, description="Largest request body accepted."
     )

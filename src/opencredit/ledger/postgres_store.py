@@ -39,6 +39,7 @@ from opencredit.ledger.store import (
     TermMaker,
     terms_in_key_order,
 )
+from opencredit.perthread import PerThread
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -169,8 +170,7 @@ class PostgresStore(Store):
         # One connection per thread (a server calls from a thread pool), as in SQLiteStore:
         # a transaction belongs to a connection, so threads must not share one.
         self._local = threading.local()
-        self._connections: list[psycopg.Connection] = []
-        self._lock = threading.Lock()
+        self._connections = PerThread(self._connect, psycopg.Connection.close)
         with self.db.transaction():  # concurrent CREATE ... IF NOT EXISTS can still collide
             self.db.execute("SELECT pg_advisory_xact_lock(%s)", (_lock_key("schema", schema),))
             self.db.execute(
@@ -181,16 +181,14 @@ class PostgresStore(Store):
     @property
     def db(self) -> psycopg.Connection:
         """This thread's connection, opened on first use."""
-        conn = getattr(self._local, "conn", None)
-        if conn is None:
-            conn = psycopg.connect(self._url, autocommit=True)
-            # append relies on each statement seeing what committed before its lock was granted
-            conn.isolation_level = psycopg.IsolationLevel.READ_COMMITTED
-            conn.execute("SET synchronous_commit = on")
-            conn.execute(sql.SQL("SET search_path TO {}").format(sql.Identifier(self.schema)))
-            self._local.conn = conn
-            with self._lock:
-                self._connections.append(conn)
+        return self._connections.get()
+
+    def _connect(self) -> psycopg.Connection:
+        conn = psycopg.connect(self._url, autocommit=True)
+        # append relies on each statement seeing what committed before its lock was granted
+        conn.isolation_level = psycopg.IsolationLevel.READ_COMMITTED
+        conn.execute("SET synchronous_commit = on")
+        conn.execute(sql.SQL("SET search_path TO {}").format(sql.Identifier(self.schema)))
         return conn
 
     # bulk transfer -------------------------------------------------------------------------------
@@ -521,8 +519,5 @@ class PostgresStore(Store):
         return table, from_days(run[0]), run[1]
 
     def close(self) -> None:
-        with self._lock:
-            for conn in self._connections:
-                conn.close()
-            self._connections.clear()
+        self._connections.close_all()
         self._local = threading.local()

@@ -5,7 +5,6 @@ from __future__ import annotations
 import datetime as dt
 import json
 import sqlite3
-import threading
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 
@@ -25,6 +24,7 @@ from opencredit.ledger.store import (
     TermMaker,
     terms_in_key_order,
 )
+from opencredit.perthread import PerThread
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -114,26 +114,22 @@ class SQLiteStore(Store):
         self.path.parent.mkdir(parents=True, exist_ok=True)
         # One connection per thread (a server calls from a thread pool); SQLite in WAL mode
         # lets them read at once and queues their writes (busy_timeout).
-        self._local = threading.local()
-        self._connections: list[sqlite3.Connection] = []
-        self._lock = threading.Lock()
+        self._connections = PerThread(self._connect, sqlite3.Connection.close)
         self.db.executescript(SCHEMA)
 
     @property
     def db(self) -> sqlite3.Connection:
         """This thread's connection, opened on first use."""
-        conn = getattr(self._local, "conn", None)
-        if conn is None:
-            # isolation_level=None: we issue BEGIN ourselves so each batch is one transaction.
-            conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
-            conn.execute("PRAGMA journal_mode=WAL")
-            conn.execute("PRAGMA synchronous=FULL")
-            conn.execute("PRAGMA foreign_keys=ON")
-            conn.execute("PRAGMA busy_timeout=30000")
-            conn.execute("PRAGMA cache_size=-200000")
-            self._local.conn = conn
-            with self._lock:
-                self._connections.append(conn)
+        return self._connections.get()
+
+    def _connect(self) -> sqlite3.Connection:
+        # isolation_level=None: we issue BEGIN ourselves so each batch is one transaction.
+        conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
+        conn.execute("PRAGMA journal_mode=WAL")
+        conn.execute("PRAGMA synchronous=FULL")
+        conn.execute("PRAGMA foreign_keys=ON")
+        conn.execute("PRAGMA busy_timeout=30000")
+        conn.execute("PRAGMA cache_size=-200000")
         return conn
 
     # helpers ---------------------------------------------------------------------------------
@@ -450,11 +446,7 @@ class SQLiteStore(Store):
         return table, from_days(run[0]), run[1]
 
     def close(self) -> None:
-        with self._lock:
-            for conn in self._connections:
-                conn.close()
-            self._connections.clear()
-        self._local = threading.local()
+        self._connections.close_all()
 
 
 class _Transaction:
