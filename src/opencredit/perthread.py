@@ -37,6 +37,13 @@ class PerThread(Generic[T]):
                 self._by_thread[ident] = conn
         return conn
 
+    def discard(self) -> None:
+        """Close this thread's connection (broken); the next :meth:`get` opens another."""
+        with self._lock:
+            conn = self._by_thread.pop(threading.get_ident(), None)
+        if conn is not None:
+            self._close(conn)
+
     def __len__(self) -> int:
         return len(self._by_thread)
 

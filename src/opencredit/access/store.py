@@ -138,7 +138,10 @@ class AccessStore:
         #: into one transaction when callers come at once (see ``access.group``).
         self.group = GroupCommit(self.raw_write)
         self._prepared: dict[int, tuple[ClauseElement, Prepared]] = {}
-        self._readers = PerThread(self._open_reader, sqlite3.Connection.close)
+        in_memory = self.dialect == "sqlite" and self.url.database in (None, "", ":memory:")
+        self._readers: PerThread | None = (
+            None if in_memory else PerThread(self._open_reader, lambda c: c.close())
+        )
         if schema is not None:
             if not _SCHEMA_NAME.match(schema):
                 raise ValueError(
@@ -213,28 +216,39 @@ class AccessStore:
                 dbapi.close()  # back to the pool
 
     def fetch_one(self, statement: Prepared, values: Mapping[str, Any]) -> Any:
-        """The first row of a :class:`Prepared` select (a named tuple), or None."""
-        if self.dialect == "sqlite" and self.url.database not in (None, "", ":memory:"):
-            # A reader of its own per thread (autocommit: each read a snapshot of its own),
-            # without the pool's checkout and return on the hot path.
-            reader = self._readers.get()
-            return statement.row(reader.execute(statement.sql, statement.params(values)).fetchone())
-        dbapi = self._base.raw_connection()
+        """The first row of a :class:`Prepared` select (a named tuple), or None.
+
+        Runs on a reader connection of this thread's own, in autocommit (each read sees what
+        is committed), without the pool: its checkout, return and, on PostgreSQL, the
+        liveness ping and the rollback were three round trips more than the read itself. A
+        PostgreSQL reader whose connection broke (a server restart) is replaced once."""
+        if self._readers is None:  # an in-memory SQLite database: one connection, the pool's
+            with self._base.connect() as conn:
+                raw = conn.connection.driver_connection
+                return statement.row(
+                    raw.execute(statement.sql, statement.params(values)).fetchone()
+                )
+        reader = self._readers.get()
         try:
-            cursor = dbapi.cursor()
-            cursor.execute(statement.sql, statement.params(values))
-            row = cursor.fetchone()
-            cursor.close()
-            if self.dialect != "sqlite":
-                dbapi.rollback()  # end the read's transaction (SQLite reads autocommit)
-        finally:
-            dbapi.close()
+            row = reader.execute(statement.sql, statement.params(values)).fetchone()
+        except Exception:
+            if self.dialect == "sqlite" or not reader.closed:
+                raise
+            self._readers.discard()  # the server went away: reconnect, once
+            row = self._readers.get().execute(statement.sql, statement.params(values)).fetchone()
         return statement.row(row)
 
-    def _open_reader(self) -> sqlite3.Connection:
-        reader = sqlite3.connect(self.url.database, isolation_level=None, check_same_thread=False)
-        reader.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
-        return reader
+    def _open_reader(self) -> Any:
+        if self.dialect == "sqlite":
+            reader = sqlite3.connect(
+                self.url.database, isolation_level=None, check_same_thread=False
+            )
+            reader.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+            return reader
+        import psycopg
+
+        libpq = self.url.set(drivername="postgresql").render_as_string(hide_password=False)
+        return psycopg.connect(libpq, autocommit=True)
 
     def prepare(self, statement: ClauseElement) -> Prepared:
         """``statement`` compiled once for this store (cached by identity)."""
@@ -252,7 +266,8 @@ class AccessStore:
     def close(self) -> None:
         """Close every pooled connection and every thread's reader."""
         self._base.dispose()
-        self._readers.close_all()
+        if self._readers is not None:
+            self._readers.close_all()
         if isinstance(self._writer, _WriterLock):
             self._writer.close()
 
