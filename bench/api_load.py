@@ -91,6 +91,7 @@ from opencredit.access.tables import consents
 from opencredit.ledger.files import COLUMNS, RawRows
 from opencredit.registry import make_org_code
 from opencredit.synth import generate_nation
+from opencredit.synth.nation import RECORD_SCHEMA as NATION_RECORDS
 from opencredit.workspace import Workspace
 
 AS_OF = dt.date(2026, 6, 30)  # the nation's date (as bench/rebuild.py); the server runs on it
@@ -104,17 +105,8 @@ GOAL_RATE, GOAL_P99_MS, GOAL_FILING = 500.0, 10.0, 50_000
 PG_DEFAULT = "postgresql://postgres@127.0.0.1:5432/opencredit_bench_{persons}"
 MARK = "opencredit bench cache: "  # the database comment naming the cache directory it holds
 FILING_MODES = ("json", "parquet")
-# The typed columns of a provider's Parquet file (as the nation's records-*.parquet).
-UPLOAD_SCHEMA = pa.schema(
-    [
-        ("person", pa.string()),
-        ("kind", pa.string()),
-        ("occurred", pa.date32()),
-        ("value", pa.float64()),
-        ("category", pa.string()),
-        ("ref", pa.string()),
-    ]
-)
+# The typed columns of a provider's Parquet file: the nation's records-*.parquet.
+UPLOAD_SCHEMA = NATION_RECORDS
 
 
 def log(message: str) -> None:
