@@ -949,7 +949,12 @@ def main() -> None:
         action="store_true",
         help="--database-url " + PG_DEFAULT.replace("{persons}", "<persons>") + ", created",
     )
-    parser.add_argument("--workers", type=int, default=1, help="server processes (serve --workers)")
+    parser.add_argument(
+        "--workers",
+        type=int,
+        default=os.cpu_count() or 1,
+        help="server processes (serve --workers; default: one per core)",
+    )
     parser.add_argument(
         "--access-log",
         action=argparse.BooleanOptionalAction,
