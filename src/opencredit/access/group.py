@@ -107,6 +107,13 @@ class GroupCommit:
             raise entry.error
         return entry.key
 
+    def close(self) -> None:
+        """Stop the helper thread once its work is done (the store is being closed)."""
+        with self._lock:
+            helper, self._helper = self._helper, None
+        if helper is not None:
+            helper.shutdown(wait=True)
+
     def _lead_in_helper(self) -> None:
         with self._lock:
             if self._helper is None:

@@ -265,6 +265,7 @@ class AccessStore:
 
     def close(self) -> None:
         """Close every pooled connection and every thread's reader."""
+        self.group.close()
         self._base.dispose()
         if self._readers is not None:
             self._readers.close_all()
