@@ -26,7 +26,8 @@ from psycopg import pq, sql
 
 from opencredit.clock import from_days, to_days
 from opencredit.errors import LedgerError
-from opencredit.ledger.records import Action, Dispute, Record
+from opencredit.ledger.records import Record
+from opencredit.ledger.sql_store import RECORD_COLUMNS, SQLStore, now_text, record_of
 from opencredit.ledger.store import (
     PERSON_SCHEMA,
     RECORD_SCHEMA,
@@ -34,8 +35,6 @@ from opencredit.ledger.store import (
     TERM_SCHEMA,
     BatchReceipt,
     Organisation,
-    Person,
-    Store,
     TermMaker,
     terms_in_key_order,
 )
@@ -101,7 +100,6 @@ CREATE TABLE IF NOT EXISTS score_runs (
 # Text compares byte by byte, as in SQLite (and faster than a locale's collation).
 SCHEMA = re.sub(r"\bTEXT\b", 'TEXT COLLATE "C"', SCHEMA)
 
-_RECORD_COLUMNS = "seq, person, kind, occurred, value, category, org, ref, action, target"
 #: The ledger as stored (occurred in days), the shape COPY writes and reads.
 _STORED_RECORDS = pa.schema(
     [f.with_type(pa.int32()) if f.name == "occurred" else f for f in RECORD_SCHEMA]
@@ -110,17 +108,6 @@ _STORED_PERSONS = pa.schema(
     [f.with_type(pa.int32()) if f.name == "birth_date" else f for f in PERSON_SCHEMA]
 )
 _COPY_ROWS = 200_000  # rows per CSV chunk sent to COPY
-
-
-def _record(row: tuple) -> Record:
-    seq, person, kind, occurred, value, category, org, ref, action, target = row
-    return Record(
-        seq, person, kind, from_days(occurred), value, category, org, ref, Action(action), target
-    )
-
-
-def _now() -> str:
-    return dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
 
 
 def _lock_key(purpose: str, schema: str) -> int:
@@ -139,7 +126,7 @@ _UNKNOWN_PERSONS = (
 #: ``ref = ANY(array)`` the planner read every record of the organisation (0.4 s per 10,000
 #: refs at 600,000 records, growing with the ledger).
 _EXISTING_REFS = (
-    f"SELECT {', '.join('r.' + c for c in _RECORD_COLUMNS.split(', '))} "
+    f"SELECT {', '.join('r.' + c for c in RECORD_COLUMNS.split(', '))} "
     "FROM json_array_elements_text(%s::json) w(ref) "
     "JOIN records r ON r.org = %s AND r.ref = w.ref"
 )
@@ -151,15 +138,10 @@ def _json_list(values: Iterable[str]) -> str:
     return json.dumps(sorted(values), ensure_ascii=False)
 
 
-#: One person's factor state under one policy, for :meth:`Store.term_rows`.
-_TERM_ROWS = (
-    "SELECT factor, seq, occurred, expires, points FROM factor_terms "
-    "WHERE person = %s AND policy = %s ORDER BY factor, seq"
-)
-
-
-class PostgresStore(Store):
+class PostgresStore(SQLStore):
     """A store in one schema of a PostgreSQL database; many processes may write at once."""
+
+    marker = "%s"
 
     concurrent_writers = True
 
@@ -240,10 +222,6 @@ class PostgresStore(Store):
             )
             return cur.rowcount
 
-    def person(self, person_id: str) -> Person | None:
-        row = self.db.execute("SELECT * FROM persons WHERE id = %s", (person_id,)).fetchone()
-        return Person(row[0], row[1], from_days(row[2]), row[3]) if row else None
-
     def unknown_persons(self, ids: Iterable[str]) -> set[str]:
         wanted = set(ids)
         if not wanted:
@@ -271,21 +249,13 @@ class PostgresStore(Store):
             (org.code, org.name, ",".join(org.domains)),
         )
 
-    def organisation(self, code: str) -> Organisation | None:
-        row = self.db.execute("SELECT * FROM organisations WHERE code = %s", (code,)).fetchone()
-        return Organisation(row[0], row[1], tuple(filter(None, row[2].split(",")))) if row else None
-
-    def organisations(self) -> list[Organisation]:
-        rows = self.db.execute("SELECT * FROM organisations ORDER BY name").fetchall()
-        return [Organisation(r[0], r[1], tuple(filter(None, r[2].split(",")))) for r in rows]
-
     # ledger ----------------------------------------------------------------------------------
     def existing_refs(self, org: str, refs: Iterable[str]) -> dict[str, Record]:
         wanted = list(dict.fromkeys(refs))
         if not wanted:
             return {}
         rows = self.db.execute(_EXISTING_REFS, (_json_list(wanted), org)).fetchall()
-        return {record.ref: record for record in map(_record, rows)}
+        return {record.ref: record for record in map(record_of, rows)}
 
     def append(
         self,
@@ -309,7 +279,7 @@ class PostgresStore(Store):
                 (
                     org,
                     source,
-                    _now(),
+                    now_text(),
                     n,
                     duplicates,
                     rejected,
@@ -395,28 +365,6 @@ class PostgresStore(Store):
             return
         self._copy_in("factor_terms", table)
 
-    def record(self, seq: int) -> Record | None:
-        row = self.db.execute(
-            f"SELECT {_RECORD_COLUMNS} FROM records WHERE seq = %s", (seq,)
-        ).fetchone()
-        return _record(row) if row else None
-
-    def corrected_by(self, seq: int) -> int | None:
-        row = self.db.execute("SELECT seq FROM records WHERE target = %s", (seq,)).fetchone()
-        return row[0] if row else None
-
-    def records_for(self, person: str) -> list[Record]:
-        rows = self.db.execute(
-            f"SELECT {_RECORD_COLUMNS} FROM records WHERE person = %s ORDER BY seq", (person,)
-        ).fetchall()
-        return [_record(r) for r in rows]
-
-    def max_seq(self) -> int:
-        return self.db.execute("SELECT coalesce(max(seq), 0) FROM records").fetchone()[0]
-
-    def count_records(self) -> int:
-        return self.max_seq()  # sequence numbers are dense: 1..max
-
     def export_records(
         self, up_to: int | None = None, batch_rows: int = 1_000_000
     ) -> Iterator[pa.RecordBatch]:
@@ -425,7 +373,7 @@ class PostgresStore(Store):
         while start < limit:  # keyset pages on the dense seq: each is one index range scan
             end = min(start + batch_rows, limit)
             table = self._copy_out(
-                f"SELECT {_RECORD_COLUMNS} FROM records WHERE seq > %s AND seq <= %s ORDER BY seq",
+                f"SELECT {RECORD_COLUMNS} FROM records WHERE seq > %s AND seq <= %s ORDER BY seq",
                 (start, end),
                 _STORED_RECORDS,
             )
@@ -451,26 +399,13 @@ class PostgresStore(Store):
             (to_days(resolved), outcome, dispute_id),
         )
 
-    def disputes(self, person: str | None = None) -> list[Dispute]:
-        query = "SELECT seq, opened, resolved FROM disputes"
-        rows = (
-            self.db.execute(query + " WHERE person = %s", (person,))
-            if person
-            else self.db.execute(query)
-        ).fetchall()
-        return [Dispute(s, from_days(o), None if r is None else from_days(r)) for s, o, r in rows]
-
     # policies and scores -----------------------------------------------------------------------
     def install_policy(self, key: str, document: str) -> bool:
         cur = self.db.execute(
             "INSERT INTO policies VALUES (%s, %s, %s) ON CONFLICT (key) DO NOTHING",
-            (key, document, _now()),
+            (key, document, now_text()),
         )
         return cur.rowcount == 1
-
-    def policy_documents(self) -> dict[str, str]:
-        rows = self.db.execute("SELECT key, document FROM policies ORDER BY key").fetchall()
-        return dict(rows)
 
     def replace_terms(self, policy_key: str, terms: pa.Table) -> None:
         with self.db.transaction():
@@ -489,9 +424,6 @@ class PostgresStore(Store):
             schema=TERM_SCHEMA,
         )
 
-    def term_rows(self, policy_key: str, person: str) -> list[tuple]:
-        return self.db.execute(_TERM_ROWS, (person, policy_key)).fetchall()
-
     def write_scores(self, policy_key: str, as_of: dt.date, up_to: int, scores: pa.Table) -> None:
         scores = scores.select(SCORE_SCHEMA.names).cast(SCORE_SCHEMA)
         policy = pa.repeat(pa.scalar(policy_key, pa.string()), scores.num_rows)
@@ -502,7 +434,7 @@ class PostgresStore(Store):
                 "INSERT INTO score_runs VALUES (%s, %s, %s, %s) ON CONFLICT (policy) DO UPDATE "
                 "SET as_of = excluded.as_of, up_to = excluded.up_to, "
                 "computed_at = excluded.computed_at",
-                (policy_key, to_days(as_of), up_to, _now()),
+                (policy_key, to_days(as_of), up_to, now_text()),
             )
 
     def scores(self, policy_key: str) -> tuple[pa.Table, dt.date | None, int | None]:

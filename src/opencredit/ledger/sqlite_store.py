@@ -11,7 +11,8 @@ from pathlib import Path
 import pyarrow as pa
 
 from opencredit.clock import from_days, to_days
-from opencredit.ledger.records import Action, Dispute, Record
+from opencredit.ledger.records import Record
+from opencredit.ledger.sql_store import RECORD_COLUMNS, SQLStore, now_text, record_of
 from opencredit.ledger.store import (
     PERSON_SCHEMA,
     RECORD_SCHEMA,
@@ -19,8 +20,6 @@ from opencredit.ledger.store import (
     TERM_SCHEMA,
     BatchReceipt,
     Organisation,
-    Person,
-    Store,
     TermMaker,
     terms_in_key_order,
 )
@@ -79,19 +78,7 @@ CREATE TABLE IF NOT EXISTS score_runs (
 ) WITHOUT ROWID;
 """
 
-_RECORD_COLUMNS = "seq, person, kind, occurred, value, category, org, ref, action, target"
-_R_COLUMNS = ", ".join(f"r.{c}" for c in _RECORD_COLUMNS.split(", "))
-
-
-def _record(row: tuple) -> Record:
-    seq, person, kind, occurred, value, category, org, ref, action, target = row
-    return Record(
-        seq, person, kind, from_days(occurred), value, category, org, ref, Action(action), target
-    )
-
-
-def _now() -> str:
-    return dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
+_R_COLUMNS = ", ".join(f"r.{c}" for c in RECORD_COLUMNS.split(", "))
 
 
 def _json_list(values: Iterable[str]) -> str:
@@ -99,15 +86,10 @@ def _json_list(values: Iterable[str]) -> str:
     return json.dumps(sorted(values), ensure_ascii=False)
 
 
-#: One person's factor state under one policy, for :meth:`Store.term_rows`.
-_TERM_ROWS = (
-    "SELECT factor, seq, occurred, expires, points FROM factor_terms "
-    "WHERE person = ? AND policy = ? ORDER BY factor, seq"
-)
-
-
-class SQLiteStore(Store):
+class SQLiteStore(SQLStore):
     """The embedded store in one file. One writer at a time; readers never block."""
+
+    marker = "?"
 
     def __init__(self, path: str | Path) -> None:
         self.path = Path(path)
@@ -152,10 +134,6 @@ class SQLiteStore(Store):
             self.db.executemany("INSERT OR IGNORE INTO persons VALUES (?, ?, ?, ?)", rows)
         return self.count_persons() - before
 
-    def person(self, person_id: str) -> Person | None:
-        row = self.db.execute("SELECT * FROM persons WHERE id = ?", (person_id,)).fetchone()
-        return Person(row[0], row[1], from_days(row[2]), row[3]) if row else None
-
     def unknown_persons(self, ids: Iterable[str]) -> set[str]:
         wanted = set(ids)
         if not wanted:
@@ -193,14 +171,6 @@ class SQLiteStore(Store):
                 (org.code, org.name, ",".join(org.domains)),
             )
 
-    def organisation(self, code: str) -> Organisation | None:
-        row = self.db.execute("SELECT * FROM organisations WHERE code = ?", (code,)).fetchone()
-        return Organisation(row[0], row[1], tuple(filter(None, row[2].split(",")))) if row else None
-
-    def organisations(self) -> list[Organisation]:
-        rows = self.db.execute("SELECT * FROM organisations ORDER BY name").fetchall()
-        return [Organisation(r[0], r[1], tuple(filter(None, r[2].split(",")))) for r in rows]
-
     # ledger ----------------------------------------------------------------------------------
     def existing_refs(self, org: str, refs: Iterable[str]) -> dict[str, Record]:
         wanted = list(dict.fromkeys(refs))
@@ -217,7 +187,7 @@ class SQLiteStore(Store):
             "WHERE r.org = ? AND r.ref = w.value",
             (_json_list(wanted), org),
         ).fetchall()
-        return {record.ref: record for record in map(_record, rows)}
+        return {record.ref: record for record in map(record_of, rows)}
 
     def append(
         self,
@@ -237,7 +207,7 @@ class SQLiteStore(Store):
                 (
                     org,
                     source,
-                    _now(),
+                    now_text(),
                     n,
                     duplicates,
                     rejected,
@@ -290,7 +260,7 @@ class SQLiteStore(Store):
         values = [c.to_pylist() for c in cols]
         values.append([batch] * full.num_rows)
         self.db.executemany(
-            f"INSERT INTO records ({_RECORD_COLUMNS}, batch) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
+            f"INSERT INTO records ({RECORD_COLUMNS}, batch) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
             zip(*values, strict=True),
         )
 
@@ -309,28 +279,6 @@ class SQLiteStore(Store):
             zip(*(table.column(name).to_pylist() for name in table.column_names), strict=True),
         )
 
-    def record(self, seq: int) -> Record | None:
-        row = self.db.execute(
-            f"SELECT {_RECORD_COLUMNS} FROM records WHERE seq = ?", (seq,)
-        ).fetchone()
-        return _record(row) if row else None
-
-    def corrected_by(self, seq: int) -> int | None:
-        row = self.db.execute("SELECT seq FROM records WHERE target = ?", (seq,)).fetchone()
-        return row[0] if row else None
-
-    def records_for(self, person: str) -> list[Record]:
-        rows = self.db.execute(
-            f"SELECT {_RECORD_COLUMNS} FROM records WHERE person = ? ORDER BY seq", (person,)
-        ).fetchall()
-        return [_record(r) for r in rows]
-
-    def max_seq(self) -> int:
-        return self.db.execute("SELECT coalesce(max(seq), 0) FROM records").fetchone()[0]
-
-    def count_records(self) -> int:
-        return self.max_seq()  # sequence numbers are dense: 1..max
-
     def export_records(
         self, up_to: int | None = None, batch_rows: int = 1_000_000
     ) -> Iterator[pa.RecordBatch]:
@@ -339,7 +287,7 @@ class SQLiteStore(Store):
         while start < limit:
             end = min(start + batch_rows, limit)
             rows = self.db.execute(
-                f"SELECT {_RECORD_COLUMNS} FROM records WHERE seq > ? AND seq <= ? ORDER BY seq",
+                f"SELECT {RECORD_COLUMNS} FROM records WHERE seq > ? AND seq <= ? ORDER BY seq",
                 (start, end),
             ).fetchall()
             start = end
@@ -373,26 +321,13 @@ class SQLiteStore(Store):
                 (to_days(resolved), outcome, dispute_id),
             )
 
-    def disputes(self, person: str | None = None) -> list[Dispute]:
-        sql = "SELECT seq, opened, resolved FROM disputes"
-        rows = (
-            self.db.execute(sql + " WHERE person = ?", (person,))
-            if person
-            else self.db.execute(sql)
-        ).fetchall()
-        return [Dispute(s, from_days(o), None if r is None else from_days(r)) for s, o, r in rows]
-
     # policies and scores -----------------------------------------------------------------------
     def install_policy(self, key: str, document: str) -> bool:
         with self._transaction():
             cur = self.db.execute(
-                "INSERT OR IGNORE INTO policies VALUES (?, ?, ?)", (key, document, _now())
+                "INSERT OR IGNORE INTO policies VALUES (?, ?, ?)", (key, document, now_text())
             )
         return cur.rowcount == 1
-
-    def policy_documents(self) -> dict[str, str]:
-        rows = self.db.execute("SELECT key, document FROM policies ORDER BY key").fetchall()
-        return dict(rows)
 
     def replace_terms(self, policy_key: str, terms: pa.Table) -> None:
         with self._transaction():
@@ -411,9 +346,6 @@ class SQLiteStore(Store):
             schema=TERM_SCHEMA,
         )
 
-    def term_rows(self, policy_key: str, person: str) -> list[tuple]:
-        return self.db.execute(_TERM_ROWS, (person, policy_key)).fetchall()
-
     def write_scores(self, policy_key: str, as_of: dt.date, up_to: int, scores: pa.Table) -> None:
         scores = scores.select(SCORE_SCHEMA.names).cast(SCORE_SCHEMA)
         cols = [scores.column(n).to_pylist() for n in SCORE_SCHEMA.names]
@@ -425,7 +357,7 @@ class SQLiteStore(Store):
             )
             self.db.execute(
                 "INSERT OR REPLACE INTO score_runs VALUES (?, ?, ?, ?)",
-                (policy_key, to_days(as_of), up_to, _now()),
+                (policy_key, to_days(as_of), up_to, now_text()),
             )
 
     def scores(self, policy_key: str) -> tuple[pa.Table, dt.date | None, int | None]:

@@ -1,0 +1,108 @@
+"""What the two SQL stores share: the reads whose SQL differs only in the parameter marker.
+
+:class:`~opencredit.ledger.sqlite_store.SQLiteStore` (sqlite3, ``?``) and
+:class:`~opencredit.ledger.postgres_store.PostgresStore` (psycopg, ``%s``) keep the same
+tables with the same columns (dates as days since the epoch), so a person, an organisation,
+a record, a person's records and disputes, the policies and a person's factor state are read
+by the same statements. Each store keeps what differs: writes, bulk transfer, transactions.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any, ClassVar
+
+from opencredit.clock import from_days
+from opencredit.ledger.records import Action, Dispute, Record
+from opencredit.ledger.store import Organisation, Person, Store
+
+RECORD_COLUMNS = "seq, person, kind, occurred, value, category, org, ref, action, target"
+
+#: The shared reads, with ``?`` for parameters (replaced by each store's marker).
+_QUERIES = {
+    "person": "SELECT * FROM persons WHERE id = ?",
+    "organisation": "SELECT * FROM organisations WHERE code = ?",
+    "organisations": "SELECT * FROM organisations ORDER BY name",
+    "record": f"SELECT {RECORD_COLUMNS} FROM records WHERE seq = ?",
+    "corrected_by": "SELECT seq FROM records WHERE target = ?",
+    "records_for": f"SELECT {RECORD_COLUMNS} FROM records WHERE person = ? ORDER BY seq",
+    "max_seq": "SELECT coalesce(max(seq), 0) FROM records",
+    "disputes": "SELECT seq, opened, resolved FROM disputes",
+    "disputes_of": "SELECT seq, opened, resolved FROM disputes WHERE person = ?",
+    "policy_documents": "SELECT key, document FROM policies ORDER BY key",
+    "term_rows": "SELECT factor, seq, occurred, expires, points FROM factor_terms "
+    "WHERE person = ? AND policy = ? ORDER BY factor, seq",
+}
+
+
+def record_of(row: tuple) -> Record:
+    """A ``records`` row (``RECORD_COLUMNS``) as a :class:`Record`."""
+    seq, person, kind, occurred, value, category, org, ref, action, target = row
+    return Record(
+        seq, person, kind, from_days(occurred), value, category, org, ref, Action(action), target
+    )
+
+
+def now_text() -> str:
+    """The time of a write, as stored (UTC, to the second)."""
+    return dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
+
+
+class SQLStore(Store):
+    """A store on a DB-API connection per thread (``db``) whose parameter marker is
+    ``marker``; implements the reads both SQL stores share."""
+
+    marker: ClassVar[str] = "?"
+    _sql: ClassVar[dict[str, str]] = {}
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        cls._sql = {name: sql.replace("?", cls.marker) for name, sql in _QUERIES.items()}
+
+    @property
+    def db(self) -> Any:  # pragma: no cover - each store opens its own
+        """This thread's connection."""
+        raise NotImplementedError
+
+    def person(self, person_id: str) -> Person | None:
+        row = self.db.execute(self._sql["person"], (person_id,)).fetchone()
+        return Person(row[0], row[1], from_days(row[2]), row[3]) if row else None
+
+    def organisation(self, code: str) -> Organisation | None:
+        row = self.db.execute(self._sql["organisation"], (code,)).fetchone()
+        return Organisation(row[0], row[1], tuple(filter(None, row[2].split(",")))) if row else None
+
+    def organisations(self) -> list[Organisation]:
+        rows = self.db.execute(self._sql["organisations"]).fetchall()
+        return [Organisation(r[0], r[1], tuple(filter(None, r[2].split(",")))) for r in rows]
+
+    def record(self, seq: int) -> Record | None:
+        row = self.db.execute(self._sql["record"], (seq,)).fetchone()
+        return record_of(row) if row else None
+
+    def corrected_by(self, seq: int) -> int | None:
+        row = self.db.execute(self._sql["corrected_by"], (seq,)).fetchone()
+        return row[0] if row else None
+
+    def records_for(self, person: str) -> list[Record]:
+        return [record_of(r) for r in self.db.execute(self._sql["records_for"], (person,))]
+
+    def max_seq(self) -> int:
+        return self.db.execute(self._sql["max_seq"]).fetchone()[0]
+
+    def count_records(self) -> int:
+        return self.max_seq()  # sequence numbers are dense: 1..max
+
+    def disputes(self, person: str | None = None) -> list[Dispute]:
+        rows = (
+            self.db.execute(self._sql["disputes_of"], (person,))
+            if person
+            else self.db.execute(self._sql["disputes"])
+        ).fetchall()
+        return [Dispute(s, from_days(o), None if r is None else from_days(r)) for s, o, r in rows]
+
+    def policy_documents(self) -> dict[str, str]:
+        return dict(self.db.execute(self._sql["policy_documents"]).fetchall())
+
+    def term_rows(self, policy_key: str, person: str) -> list[tuple]:
+        return self.db.execute(self._sql["term_rows"], (person, policy_key)).fetchall()
