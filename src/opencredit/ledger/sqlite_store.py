@@ -11,6 +11,7 @@ from pathlib import Path
 import pyarrow as pa
 
 from opencredit.clock import from_days, to_days
+from opencredit.errors import LedgerError
 from opencredit.ledger.records import Record
 from opencredit.ledger.sql_store import RECORD_COLUMNS, SQLStore, now_text, record_of
 from opencredit.ledger.store import (
@@ -86,12 +87,22 @@ def _json_list(values: Iterable[str]) -> str:
     return json.dumps(sorted(values), ensure_ascii=False)
 
 
+#: json_each is built in from 3.38 (the batch checks read their ids from a JSON parameter).
+MIN_SQLITE = (3, 38, 0)
+
+
 class SQLiteStore(SQLStore):
     """The embedded store in one file. One writer at a time; readers never block."""
 
     marker = "?"
 
     def __init__(self, path: str | Path) -> None:
+        if sqlite3.sqlite_version_info < MIN_SQLITE:
+            raise LedgerError(
+                f"SQLite {sqlite3.sqlite_version} is too old: the embedded store needs "
+                f"{'.'.join(map(str, MIN_SQLITE))} or newer (JSON functions built in); use a "
+                "newer Python, or PostgreSQL with --database-url"
+            )
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
         # One connection per thread (a server calls from a thread pool); SQLite in WAL mode
