@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-import json
 import re
 import threading
 from collections.abc import Iterable, Iterator
@@ -27,12 +26,18 @@ from psycopg import pq, sql
 from opencredit.clock import from_days, to_days
 from opencredit.errors import LedgerError
 from opencredit.ledger.records import Record
-from opencredit.ledger.sql_store import RECORD_COLUMNS, SQLStore, now_text, record_of
+from opencredit.ledger.sql_store import (
+    RECORD_COLUMNS,
+    RECORD_COLUMNS_R,
+    SQLStore,
+    json_list,
+    now_text,
+    record_of,
+)
 from opencredit.ledger.store import (
     PERSON_SCHEMA,
     RECORD_SCHEMA,
     SCORE_SCHEMA,
-    TERM_SCHEMA,
     BatchReceipt,
     Organisation,
     TermMaker,
@@ -126,16 +131,10 @@ _UNKNOWN_PERSONS = (
 #: ``ref = ANY(array)`` the planner read every record of the organisation (0.4 s per 10,000
 #: refs at 600,000 records, growing with the ledger).
 _EXISTING_REFS = (
-    f"SELECT {', '.join('r.' + c for c in RECORD_COLUMNS.split(', '))} "
+    f"SELECT {RECORD_COLUMNS_R} "
     "FROM json_array_elements_text(%s::json) w(ref) "
     "JOIN records r ON r.org = %s AND r.ref = w.ref"
 )
-
-
-def _json_list(values: Iterable[str]) -> str:
-    """Many strings as one JSON parameter: psycopg dumps a list element by element in
-    Python (~10 ms per 10,000), json in C."""
-    return json.dumps(sorted(values), ensure_ascii=False)
 
 
 class PostgresStore(SQLStore):
@@ -226,7 +225,7 @@ class PostgresStore(SQLStore):
         wanted = set(ids)
         if not wanted:
             return set()
-        unknown = {u for (u,) in self.db.execute(_UNKNOWN_PERSONS, (_json_list(wanted),))}
+        unknown = {u for (u,) in self.db.execute(_UNKNOWN_PERSONS, (json_list(wanted),))}
         if self.db.info.transaction_status == pq.TransactionStatus.IDLE:
             # Found outside a transaction, so committed; persons are never deleted, so they
             # stay registered, and append (in this thread, next) need not look them up again.
@@ -254,7 +253,7 @@ class PostgresStore(SQLStore):
         wanted = list(dict.fromkeys(refs))
         if not wanted:
             return {}
-        rows = self.db.execute(_EXISTING_REFS, (_json_list(wanted), org)).fetchall()
+        rows = self.db.execute(_EXISTING_REFS, (json_list(wanted), org)).fetchall()
         return {record.ref: record for record in map(record_of, rows)}
 
     def append(
@@ -411,18 +410,6 @@ class PostgresStore(SQLStore):
         with self.db.transaction():
             self.db.execute("DELETE FROM factor_terms WHERE policy = %s", (policy_key,))
             self._insert_terms(policy_key, terms)
-
-    def terms_for(self, policy_key: str, person: str) -> pa.Table:
-        rows = self.db.execute(
-            "SELECT person, factor, seq, occurred, expires, points FROM factor_terms "
-            "WHERE person = %s AND policy = %s ORDER BY factor, seq",
-            (person, policy_key),
-        ).fetchall()
-        cols = list(zip(*rows, strict=True)) if rows else [[]] * len(TERM_SCHEMA)
-        return pa.table(
-            [pa.array(c, f.type) for c, f in zip(cols, TERM_SCHEMA, strict=True)],
-            schema=TERM_SCHEMA,
-        )
 
     def write_scores(self, policy_key: str, as_of: dt.date, up_to: int, scores: pa.Table) -> None:
         scores = scores.select(SCORE_SCHEMA.names).cast(SCORE_SCHEMA)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import json
 import sqlite3
 from collections.abc import Iterable, Iterator
 from pathlib import Path
@@ -13,12 +12,18 @@ import pyarrow as pa
 from opencredit.clock import from_days, to_days
 from opencredit.errors import LedgerError
 from opencredit.ledger.records import Record
-from opencredit.ledger.sql_store import RECORD_COLUMNS, SQLStore, now_text, record_of
+from opencredit.ledger.sql_store import (
+    RECORD_COLUMNS,
+    RECORD_COLUMNS_R,
+    SQLStore,
+    json_list,
+    now_text,
+    record_of,
+)
 from opencredit.ledger.store import (
     PERSON_SCHEMA,
     RECORD_SCHEMA,
     SCORE_SCHEMA,
-    TERM_SCHEMA,
     BatchReceipt,
     Organisation,
     TermMaker,
@@ -78,13 +83,6 @@ CREATE TABLE IF NOT EXISTS score_runs (
     computed_at TEXT NOT NULL
 ) WITHOUT ROWID;
 """
-
-_R_COLUMNS = ", ".join(f"r.{c}" for c in RECORD_COLUMNS.split(", "))
-
-
-def _json_list(values: Iterable[str]) -> str:
-    """Many strings as one JSON parameter (``json_each``), in order: probes in key order."""
-    return json.dumps(sorted(values), ensure_ascii=False)
 
 
 #: json_each is built in from 3.38 (the batch checks read their ids from a JSON parameter).
@@ -154,7 +152,7 @@ class SQLiteStore(SQLStore):
         rows = self.db.execute(
             "SELECT w.value FROM json_each(?) w "
             "WHERE NOT EXISTS (SELECT 1 FROM persons p WHERE p.id = w.value)",
-            (_json_list(wanted),),
+            (json_list(wanted),),
         ).fetchall()
         return {u for (u,) in rows}
 
@@ -194,9 +192,9 @@ class SQLiteStore(SQLStore):
         # CROSS JOIN keeps the wanted refs as the outer loop, one (org, ref) index probe
         # each; left to itself SQLite walks every record the organisation ever filed.
         rows = self.db.execute(
-            f"SELECT {_R_COLUMNS} FROM json_each(?) w CROSS JOIN records r "
+            f"SELECT {RECORD_COLUMNS_R} FROM json_each(?) w CROSS JOIN records r "
             "WHERE r.org = ? AND r.ref = w.value",
-            (_json_list(wanted), org),
+            (json_list(wanted), org),
         ).fetchall()
         return {record.ref: record for record in map(record_of, rows)}
 
@@ -344,18 +342,6 @@ class SQLiteStore(SQLStore):
         with self._transaction():
             self.db.execute("DELETE FROM factor_terms WHERE policy = ?", (policy_key,))
             self._insert_terms(policy_key, terms)
-
-    def terms_for(self, policy_key: str, person: str) -> pa.Table:
-        rows = self.db.execute(
-            "SELECT person, factor, seq, occurred, expires, points FROM factor_terms "
-            "WHERE person = ? AND policy = ? ORDER BY factor, seq",
-            (person, policy_key),
-        ).fetchall()
-        cols = list(zip(*rows, strict=True)) if rows else [[]] * len(TERM_SCHEMA)
-        return pa.table(
-            [pa.array(c, f.type) for c, f in zip(cols, TERM_SCHEMA, strict=True)],
-            schema=TERM_SCHEMA,
-        )
 
     def write_scores(self, policy_key: str, as_of: dt.date, up_to: int, scores: pa.Table) -> None:
         scores = scores.select(SCORE_SCHEMA.names).cast(SCORE_SCHEMA)
