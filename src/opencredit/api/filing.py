@@ -55,18 +55,7 @@ def dispute_out(view: DisputeView, today: dt.date) -> DisputeOut:
         decision=view.decision,
         decided_on=view.decided_on,
         correction_seq=view.correction_seq,
-        history=[
-            DisputeEventOut(
-                event=e.event,
-                actor=e.actor,
-                day=e.day,
-                at=e.at,
-                decision=e.decision,
-                note=e.note,
-                correction_seq=e.correction_seq,
-            )
-            for e in view.history
-        ],
+        history=[DisputeEventOut.model_validate(e, from_attributes=True) for e in view.history],
     )
 
 
