@@ -90,8 +90,9 @@ async def partner_lookup_async(
 ) -> PartnerScore:
     """:func:`partner_lookup` for a caller on an event loop, with the same checks and answers:
     the reads run on the loop and the inquiry's commit is awaited, not blocked on. Only for
-    stores whose reads are local and never wait for a writer (SQLite in WAL mode); over a
-    network, run :func:`partner_lookup` in a worker thread instead."""
+    stores on this machine whose reads never wait for a writer (SQLite in WAL mode,
+    PostgreSQL on loopback); over a network, run :func:`partner_lookup` in a worker thread
+    instead."""
     steps = _lookup(store, scorer, caller, person, policy_id, purpose, today, now)
     inquiry = next(steps)
     while True:

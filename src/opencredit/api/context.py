@@ -6,6 +6,8 @@ import datetime as dt
 import threading
 from dataclasses import dataclass, field
 
+from sqlalchemy.engine import URL
+
 from opencredit.access import AccessStore, access_url
 from opencredit.api.settings import Settings
 from opencredit.clock import today
@@ -30,9 +32,11 @@ class Context:
         return cls(settings, ws, AccessStore(url))
 
     @property
-    def local(self) -> bool:
-        """True when the stores are the SQLite file: local reads, never over a network."""
-        return self.access.dialect == "sqlite" and not self.settings.database_url
+    def reads_on_loop(self) -> bool:
+        """Whether a score read runs its reads on the event loop (see ``Settings``)."""
+        if self.settings.reads_on_loop != "auto":
+            return self.settings.reads_on_loop == "on"
+        return is_local(self.access.url)
 
     @property
     def secret(self) -> bytes:
@@ -48,3 +52,22 @@ class Context:
         """Close the stores."""
         self.workspace.close()
         self.access.engine.dispose()
+
+
+#: Host names that are this machine.
+_LOOPBACK = {"localhost", "::1", "[::1]"}
+
+
+def is_local(url: URL) -> bool:
+    """True if the database at ``url`` is on this machine: a SQLite file, or PostgreSQL over a
+    Unix socket (no host, or a host that is a directory) or a loopback address. A read from it
+    takes a fraction of a millisecond and crosses no network."""
+    if url.get_backend_name() == "sqlite":
+        return True
+    hosts = url.query.get("host") or url.host or ""
+    if isinstance(hosts, tuple):
+        hosts = ",".join(hosts)
+    return all(
+        not h or h.startswith("/") or h in _LOOPBACK or h.startswith("127.")
+        for h in hosts.split(",")
+    )

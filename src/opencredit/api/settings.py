@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -35,6 +36,12 @@ class Settings(BaseSettings):
         le=256,
         description="Threads per server process for blocking work; each keeps a database "
         "connection of its own (PostgreSQL: about threads + 20 connections per worker).",
+    )
+    reads_on_loop: Literal["auto", "on", "off"] = Field(
+        default="auto",
+        description="Where a partner's score read runs its database reads: on the event loop "
+        "(on), in a worker thread (off), or on the loop when the database is on this machine "
+        "(auto: SQLite, or PostgreSQL over a Unix socket or loopback).",
     )
     max_body_bytes: int = Field(
         default=50 * 1024 * 1024, gt=0, description="Largest request body accepted."
