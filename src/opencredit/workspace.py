@@ -191,7 +191,11 @@ class Workspace:
 
     def score(self, person: str, policy: str, as_of: dt.date | None = None) -> tuple[float, int]:
         """(unrounded, rounded) score from the incremental engine's current factor state."""
-        return self.engine().score(self.policy(policy), self._person(person), as_of or today())
+        from opencredit.registry import parse_resident_id
+
+        # the engine reads the registration with the factor state: one round trip, not two
+        pid = parse_resident_id(person).value
+        return self.engine().score(self.policy(policy), pid, as_of or today())
 
     def explain(self, person: str, policy: str, as_of: dt.date | None = None) -> ScoreResult:
         """The score with every factor, its records and the reasons."""

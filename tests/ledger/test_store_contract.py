@@ -348,6 +348,33 @@ class TestDisputes:
         assert ready.disputes(P[1])[0].resolved is None
         assert ready.disputes(P[4]) == []
 
+    def test_score_inputs_are_terms_and_disputes_in_one_read(self, ready):
+        """The one-statement read equals its parts (the base class's three reads)."""
+
+        def seq_of(d: Dispute) -> int:
+            return d.seq
+
+        recs = [(P[i % 2], "speeding", i, 10.0 + i, f"si{i}") for i in range(5)]
+        ready.append(ORG, "si.csv", rows(*recs), terms=terms)
+        ready.add_dispute(1, dt.date(2025, 1, 1), "not me")
+        resolved = ready.add_dispute(3, dt.date(2025, 1, 2), "not me either")
+        ready.resolve_dispute(resolved, dt.date(2025, 2, 1), "upheld")
+        ready.add_dispute(2, dt.date(2025, 1, 3), "wrong")
+        for person, policy in itertools.product(P[:3], [POLICY, "nope"]):
+            got = ready.score_inputs(policy, person)
+            parts = Store.score_inputs(ready, policy, person)
+            assert got is not None and parts is not None
+            assert [tuple(r) for r in got[0]] == parts[0] == ready.term_rows(policy, person)
+            assert sorted(got[1], key=seq_of) == sorted(parts[1], key=seq_of)
+        assert len(ready.score_inputs(POLICY, P[0])[0]) == 3
+        assert sorted(ready.score_inputs(POLICY, P[0])[1], key=seq_of) == [
+            Dispute(1, dt.date(2025, 1, 1)),
+            Dispute(3, dt.date(2025, 1, 2), dt.date(2025, 2, 1)),
+        ]
+        assert ready.score_inputs(POLICY, P[4]) == ([], [])  # registered, nothing on file
+        stranger = make_resident_id("310104", dt.date(2001, 1, 1), 44)
+        assert ready.score_inputs(POLICY, stranger) is None  # not registered
+
     def test_a_dispute_needs_a_record(self, ready):
         with pytest.raises(ValueError, match="no record with sequence number 9"):
             ready.add_dispute(9, dt.date(2025, 1, 1), "what record?")

@@ -38,6 +38,12 @@ _QUERIES = {
     "policy_documents": "SELECT key, document FROM policies ORDER BY key",
     "term_rows": "SELECT factor, seq, occurred, expires, points FROM factor_terms "
     "WHERE person = ? AND policy = ? ORDER BY factor, seq",
+    # a person's registration (tag 0), factor state (1) and disputes (2) in one round trip
+    "score_inputs": "SELECT 0, NULL, NULL, NULL, NULL, NULL FROM persons WHERE id = ? "
+    "UNION ALL SELECT 1, factor, seq, occurred, expires, points FROM factor_terms "
+    "WHERE person = ? AND policy = ? "
+    "UNION ALL SELECT 2, NULL, seq, opened, resolved, NULL FROM disputes WHERE person = ? "
+    "ORDER BY 1, 2, 3",
     "terms_for": "SELECT person, factor, seq, occurred, expires, points FROM factor_terms "
     "WHERE person = ? AND policy = ? ORDER BY factor, seq",
 }
@@ -120,6 +126,25 @@ class SQLStore(Store):
 
     def term_rows(self, policy_key: str, person: str) -> list[tuple]:
         return self.db.execute(self._sql["term_rows"], (person, policy_key)).fetchall()
+
+    def score_inputs(
+        self, policy_key: str, person: str
+    ) -> tuple[list[tuple], list[Dispute]] | None:
+        rows = self.db.execute(self._sql["score_inputs"], (person, person, policy_key, person))
+        registered, terms, disputes = False, [], []
+        for tag, *row in rows:
+            if tag == 1:
+                terms.append(tuple(row))
+            elif tag == 2:
+                seq, opened, resolved = row[1:4]
+                disputes.append(
+                    Dispute(
+                        seq, from_days(opened), None if resolved is None else from_days(resolved)
+                    )
+                )
+            else:
+                registered = True
+        return (terms, disputes) if registered else None
 
     def terms_for(self, policy_key: str, person: str) -> pa.Table:
         rows = self.db.execute(self._sql["terms_for"], (person, policy_key)).fetchall()

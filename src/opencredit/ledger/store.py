@@ -230,6 +230,16 @@ class Store(ABC):
         cols = self.terms_for(policy_key, person).select(list(TERM_ROW)).to_pydict()
         return list(zip(*cols.values(), strict=True))
 
+    def score_inputs(
+        self, policy_key: str, person: str
+    ) -> tuple[list[tuple], list[Dispute]] | None:
+        """What scoring one person needs, in one read where the store can: ``person``'s
+        :meth:`term_rows` under ``policy_key`` and :meth:`disputes`; None if ``person`` is not
+        registered."""
+        if self.person(person) is None:
+            return None
+        return self.term_rows(policy_key, person), self.disputes(person)
+
     @abstractmethod
     def write_scores(self, policy_key: str, as_of: dt.date, up_to: int, scores: pa.Table) -> None:
         """Replace the stored scores of a policy (SCORE_SCHEMA), computed at ``as_of``

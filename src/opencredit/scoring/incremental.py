@@ -21,6 +21,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from opencredit.clock import to_days
+from opencredit.errors import UnknownName
 from opencredit.ledger.records import Dispute
 from opencredit.ledger.store import TERM_ROW, TERM_SCHEMA, Store, TermMaker
 from opencredit.policies.model import Policy
@@ -243,8 +244,11 @@ class IncrementalEngine:
         return terms.num_rows
 
     def score(self, policy: Policy, person: str, as_of: dt.date) -> tuple[float, int]:
-        """(unrounded, rounded) score of ``person`` under ``policy`` at ``as_of``."""
-        raw, _ = evaluate(
-            policy, self.store.term_rows(policy.key, person), as_of, self.store.disputes(person)
-        )
+        """(unrounded, rounded) score of ``person`` under ``policy`` at ``as_of``; raises
+        ``UnknownName`` if ``person`` is not registered."""
+        inputs = self.store.score_inputs(policy.key, person)
+        if inputs is None:
+            raise UnknownName(f"no person {person} in the registry")
+        terms, disputes = inputs
+        raw, _ = evaluate(policy, terms, as_of, disputes)
         return raw, round_half_away(raw)
