@@ -17,9 +17,12 @@ purpose ``lending``, inserted in one transaction.
 
 On PostgreSQL: ``--database-url URL`` puts the ledger and the access tables in that database
 (created if absent, refused if it already holds tables and no setup of this script), cached
-under bench/out/api-<persons>-pg/ whose setup.json records the URL (a cache made for another
-URL is refused). ``--pg`` is short for ``postgresql://postgres@127.0.0.1:5432/
-opencredit_bench_<persons>``: created if absent, dropped and created again if setup.json is
+under bench/out/api-<persons>-pg-<port>-<database>/ whose setup.json records the URL (a cache
+made for another URL is refused). ``bench/pg_server.py start`` starts a server configured for
+a ledger of this size on port 5433 (see there); its URL is
+``postgresql://postgres@127.0.0.1:5433/bench``. ``--pg`` is short for
+``postgresql://postgres@127.0.0.1:5432/opencredit_bench_<persons>``, cached under
+bench/out/api-<persons>-pg/: created if absent, dropped and created again if setup.json is
 absent (an interrupted setup), unless the database is marked as another cache directory's whose
 setup.json exists. The nation files are shared with the SQLite setup. The server and every
 in-process baseline then use the URL. Each run first ANALYZEs the database: the setup bulk-loads
@@ -76,6 +79,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import httpx
@@ -129,8 +133,14 @@ def libpq(url: str) -> str:
 
 
 def cache_home(out: Path, persons: int, url: str | None) -> Path:
-    """The cache directory of a setup: api-<persons>/ on SQLite, api-<persons>-pg/ with a URL."""
-    return out / (f"api-{persons}-pg" if url else f"api-{persons}")
+    """The cache directory of a setup: api-<persons>/ on SQLite, api-<persons>-pg/ with
+    ``--pg``, api-<persons>-pg-<port>-<database>/ with another URL."""
+    if not url:
+        return out / f"api-{persons}"
+    if url == PG_DEFAULT.format(persons=persons):
+        return out / f"api-{persons}-pg"
+    params = conninfo.conninfo_to_dict(libpq(url))
+    return out / f"api-{persons}-pg-{params.get('port', 5432)}-{params.get('dbname', 'postgres')}"
 
 
 def prepare_database(url: str, home: Path, owned: bool) -> None:
@@ -743,10 +753,13 @@ def filing(
     persons: list[str],
     modes: list[str],
     meters: Meters,
+    clients: int = 1,
 ) -> dict:
     """API batches in each mode and in-process batches, alternated so that all see about the
-    same ledger size. Returns, per mode and for "lib", records/s, the median batch seconds and
-    (API modes) server and db CPU seconds."""
+    same ledger size. With ``clients`` > 1, each API round is that many batches sent at once,
+    one per client (as several data providers would), and its time is the wall time of all.
+    Returns, per mode and for "lib", records/s, the median round seconds and (API modes)
+    server and db CPU seconds."""
     rng = random.Random(7)
     run = f"bench-{time.time_ns():x}"
     auth = {"Authorization": f"Bearer {info['provider_token']}"}
@@ -754,51 +767,64 @@ def filing(
     times: dict[str, list[float]] = {mode: [] for mode in [*modes, "lib"]}
     cpu = {mode: [0.0, 0.0, 0.0] for mode in modes}
     db_measured = True
-    with httpx.Client(timeout=120) as client, Workspace(info["data"], database_url=url) as ws:
-        for b in range(batches):
-            for mode in modes:
-                records = new_records(persons, size, f"{run}-{mode}-{b}", rng)
-                if mode == "json":
-                    body = json.dumps({"records": records}).encode()
-                    post = dict(
-                        url=f"http://{HOST}:{port}/records/batch",
-                        content=body,
-                        headers={**auth, "Content-Type": "application/json"},
-                    )
-                else:
-                    name = f"{run}-{b}.parquet"
-                    post = dict(
-                        url=f"http://{HOST}:{port}/records/upload",
-                        files={"file": (name, parquet_file(records), "application/octet-stream")},
-                        data={"partial": "false"},
-                        headers=auth,
-                    )
-                before = meters.snapshot()
+
+    def request(mode: str, records: list[dict], name: str) -> dict:
+        if mode == "json":
+            return dict(
+                url=f"http://{HOST}:{port}/records/batch",
+                content=json.dumps({"records": records}).encode(),
+                headers={**auth, "Content-Type": "application/json"},
+            )
+        return dict(
+            url=f"http://{HOST}:{port}/records/upload",
+            files={"file": (name, parquet_file(records), "application/octet-stream")},
+            data={"partial": "false"},
+            headers=auth,
+        )
+
+    http = [httpx.Client(timeout=300) for _ in range(clients)]
+    try:
+        with ThreadPoolExecutor(clients) as pool, Workspace(info["data"], database_url=url) as ws:
+            for b in range(batches):
+                for mode in modes:
+                    posts = [
+                        request(mode, new_records(persons, size, f"{run}-{mode}-{b}-{c}", rng),
+                                f"{run}-{b}-{c}.parquet")
+                        for c in range(clients)
+                    ]  # fmt: skip
+                    before = meters.snapshot()
+                    start = time.perf_counter()
+                    responses = list(pool.map(lambda c, p: c.post(**p), http, posts))
+                    times[mode].append(time.perf_counter() - start)
+                    server_s, db_s = meters.since(before)
+                    cpu[mode][0] += server_s
+                    if db_s is None:
+                        db_measured = False
+                    else:
+                        cpu[mode][1] += db_s[0]
+                        cpu[mode][2] += db_s[1]
+                    for response in responses:
+                        if response.status_code != 201 or response.json()["accepted"] != size:
+                            raise SystemExit(
+                                f"{mode} batch {b}: {response.status_code} {response.text[:500]}"
+                            )
+                raw = raw_rows(new_records(persons, size, f"{run}-lib-{b}", rng), "bench")
                 start = time.perf_counter()
-                response = client.post(**post)
-                times[mode].append(time.perf_counter() - start)
-                server_s, db_s = meters.since(before)
-                cpu[mode][0] += server_s
-                if db_s is None:
-                    db_measured = False
-                else:
-                    cpu[mode][1] += db_s[0]
-                    cpu[mode][2] += db_s[1]
-                if response.status_code != 201 or response.json()["accepted"] != size:
-                    raise SystemExit(
-                        f"{mode} batch {b}: {response.status_code} {response.text[:500]}"
-                    )
-            raw = raw_rows(new_records(persons, size, f"{run}-lib-{b}", rng), "bench")
-            start = time.perf_counter()
-            report = ws.ingest_rows(raw, info["provider"])
-            times["lib"].append(time.perf_counter() - start)
-            if report.accepted != size:
-                raise SystemExit(f"in-process batch {b}: {report.errors[:3]}")
+                report = ws.ingest_rows(raw, info["provider"])
+                times["lib"].append(time.perf_counter() - start)
+                if report.accepted != size:
+                    raise SystemExit(f"in-process batch {b}: {report.errors[:3]}")
+    finally:
+        for client in http:
+            client.close()
     results = {
-        mode: {"rate": batches * size / sum(t), "median": statistics.median(t)}
+        mode: {
+            "rate": batches * size * (1 if mode == "lib" else clients) / sum(t),
+            "median": statistics.median(t),
+        }
         for mode, t in times.items()
     }
-    thousands = batches * size / 1000
+    thousands = batches * size * clients / 1000
     for mode in modes:
         results[mode]["cpu_ms"] = 1e3 * cpu[mode][0] / thousands
         results[mode]["db_ms"] = (
@@ -885,22 +911,23 @@ FILING_NAMES = {
 }
 
 
-def print_filing(f: dict, modes: list[str], batches: int, size: int) -> None:
+def print_filing(f: dict, modes: list[str], batches: int, size: int, clients: int) -> None:
     """The filing rates, ratios and the goal line."""
+    at_once = f" from {clients} clients at once" if clients > 1 else ""
     print(
-        f"batch filing, {batches} x {size:,} new records per mode and in-process, alternated "
-        f"({load_average()}):"
+        f"batch filing, {batches} x {size:,} new records per mode{at_once} and in-process, "
+        f"alternated ({load_average()}):"
     )
     for mode in modes:
         r = f[mode]
         db = "" if r["db_ms"] is None else f", db CPU {r['db_ms'][0]:.1f} (+{r['db_ms'][1]:.1f})"
         print(
-            f"{FILING_NAMES[mode]:34}: {r['rate']:9,.0f} records/s  (median batch "
+            f"{FILING_NAMES[mode]:34}: {r['rate']:9,.0f} records/s  (median round "
             f"{r['median']:.2f} s) | server CPU {r['cpu_ms']:.1f}{db} ms/1,000 records"
         )
     print(
         f"{'in-process Workspace.ingest_rows':34}: {f['lib']['rate']:9,.0f} records/s  "
-        f"(median batch {f['lib']['median']:.2f} s)"
+        f"(median round {f['lib']['median']:.2f} s, one batch at a time)"
     )
     for mode in modes:
         print(
@@ -934,6 +961,9 @@ def main() -> None:
         type=filing_modes,
         default=list(FILING_MODES),
         help="filing modes: json (POST /records/batch), parquet (POST /records/upload)",
+    )
+    parser.add_argument(
+        "--clients", type=int, default=1, help="filing clients sending batches at once"
     )
     parser.add_argument("--wrk", type=int, default=10, help="seconds of wrk; 0 to skip")
     parser.add_argument("--seed", type=int, default=1)
@@ -969,10 +999,11 @@ def main() -> None:
         and 0 < args.batch_size <= 100_000
         and 0 < args.in_process <= 100_000
         and 1 <= args.workers <= 16
+        and 1 <= args.clients <= 16
     ):
         parser.error(
             "keep it bounded: duration <= 300 s, wrk <= 120 s, batches <= 100 of "
-            "<= 100,000 records, in-process <= 100,000, workers 1 to 16"
+            "<= 100,000 records, in-process <= 100,000, workers and clients 1 to 16"
         )
     default_pg = PG_DEFAULT.format(persons=args.persons)
     url = default_pg if args.pg else args.database_url
@@ -1074,8 +1105,10 @@ def run_loads(
             f"filing {args.batches} x {args.batch_size:,} records per mode "
             f"({', '.join(args.filing)}) through the API and in-process, alternated"
         )
-        f = filing(info, port, args.batches, args.batch_size, persons, args.filing, meters)
-        print_filing(f, args.filing, args.batches, args.batch_size)
+        f = filing(
+            info, port, args.batches, args.batch_size, persons, args.filing, meters, args.clients
+        )
+        print_filing(f, args.filing, args.batches, args.batch_size, args.clients)
     print(f"at the end: {load_average()}")
 
 
