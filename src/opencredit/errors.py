@@ -25,3 +25,9 @@ class PolicyError(OpenCreditError, ValueError):
 
 class LedgerError(OpenCreditError, ValueError):
     """A write the ledger refuses (bad correction, conflicting reference, ...)."""
+
+
+class ConcurrentFiling(LedgerError):
+    """A batch met a record that a concurrent batch filed after the batch was checked (the
+    same ref of the same organisation, or a correction of the same record); nothing of the
+    batch was written, and checking it again sees the other batch's records."""

@@ -19,7 +19,13 @@ from opencredit.access import AccessError
 from opencredit.api.context import Context
 from opencredit.api.routes import admin, filing, partner, person, policies, provider, regulator
 from opencredit.api.settings import Settings
-from opencredit.errors import InvalidIdentifier, OpenCreditError, RefusedData, UnknownName
+from opencredit.errors import (
+    ConcurrentFiling,
+    InvalidIdentifier,
+    OpenCreditError,
+    RefusedData,
+    UnknownName,
+)
 
 DESCRIPTION = """
 The opencredit API. Every party uses it with an API key (`Authorization: Bearer oc_...`)
@@ -85,6 +91,8 @@ def _status(exc: OpenCreditError) -> int:
         return exc.status
     if isinstance(exc, UnknownName):
         return 404
+    if isinstance(exc, ConcurrentFiling):  # concurrent batches kept filing its refs first
+        return 409
     if isinstance(exc, InvalidIdentifier | RefusedData):
         return 422
     return 422

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import threading
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
 
 from sqlalchemy.engine import URL
@@ -21,7 +22,8 @@ class Context:
     settings: Settings
     workspace: Workspace
     access: AccessStore
-    #: Filing is one writer at a time on SQLite anyway; the lock keeps waits in-process.
+    #: Disputes and corrections, and filing on SQLite (one writer at a time anyway), take
+    #: turns in-process; see :attr:`filing_lock`.
     write_lock: threading.Lock = field(default_factory=threading.Lock)
 
     @classmethod
@@ -30,6 +32,14 @@ class Context:
         ws = Workspace(settings.data, database_url=settings.database_url)
         url = settings.database_url or access_url(settings.data)
         return cls(settings, ws, AccessStore(url))
+
+    @property
+    def filing_lock(self) -> AbstractContextManager:
+        """What a filing holds: on SQLite :attr:`write_lock` (one writer at a time anyway;
+        waiting here is cheaper than in SQLite's busy handler); on PostgreSQL nothing, so that
+        one batch is checked while another is appended (appends take turns in the database,
+        and a ref filed meanwhile makes the batch be checked again, see ``ledger.ingest``)."""
+        return self.write_lock if self.access.dialect == "sqlite" else nullcontext()
 
     @property
     def reads_on_loop(self) -> bool:

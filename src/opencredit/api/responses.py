@@ -10,8 +10,9 @@ DESCRIPTIONS = {
     401: "No API key, or an unknown or revoked one",
     403: "Your role, or the person's consent, does not allow this",
     404: "No such object among yours, or no such policy",
-    409: "The object is not in a state that allows this, or a request with the same "
-    "Idempotency-Key is still running",
+    409: "The object is not in a state that allows this, a request with the same "
+    "Idempotency-Key is still running, or concurrent batches kept filing the same refs first "
+    "(send it again)",
     410: "The share link expired or was revoked",
     413: "The request body is over the server's limit",
     422: "The request is invalid; the detail says what was expected",

@@ -24,7 +24,7 @@ import pyarrow.compute as pc
 
 from opencredit.catalog import KINDS, PURCHASE_CATEGORIES, check_category, get_kind
 from opencredit.clock import today as clock_today
-from opencredit.errors import OpenCreditError
+from opencredit.errors import ConcurrentFiling, OpenCreditError
 from opencredit.ledger.files import RawRows, RowError, read_rows
 from opencredit.ledger.records import Action, Record
 from opencredit.ledger.store import BatchReceipt, Store, TermMaker
@@ -98,25 +98,47 @@ def ingest_rows(
             f"{raw.source}: organisation {code} is not registered as a data "
             "provider; expected a provider registered (and licensed) first"
         )
-    report = IngestReport(
-        raw.source,
-        code,
-        raw.table.num_rows + len(raw.errors),
-        errors=list(raw.errors),
-        line_word=raw.line_word,
-    )
-    checked = _Validator(store, raw, code, organisation.domains, today or clock_today()).run()
-    report.errors.extend(checked.errors)
-    report.errors.sort(key=lambda e: (e.line, e.field))
-    report.duplicates = int(checked.duplicate.sum())
-    if report.errors and not partial:
+    today = today or clock_today()
+    attempt = 1
+    while True:
+        report = IngestReport(
+            raw.source,
+            code,
+            raw.table.num_rows + len(raw.errors),
+            errors=list(raw.errors),
+            line_word=raw.line_word,
+        )
+        checked = _Validator(store, raw, code, organisation.domains, today).run()
+        report.errors.extend(checked.errors)
+        report.errors.sort(key=lambda e: (e.line, e.field))
+        report.duplicates = int(checked.duplicate.sum())
+        if report.errors and not partial:
+            return report
+        keep = ~(checked.bad | checked.duplicate)
+        rows = checked.table.filter(pa.array(keep))
+        try:
+            report.receipt = store.append(
+                code,
+                raw.source,
+                rows,
+                duplicates=report.duplicates,
+                rejected=report.bad_rows,
+                terms=terms,
+            )
+        except ConcurrentFiling:
+            # Another batch filed some of these refs (or corrected the same record) after they
+            # were checked, and nothing of this one was written: check again, so that the
+            # same record counts as a duplicate and a different one as an error, as if the
+            # batches had come one after the other.
+            if attempt == _ATTEMPTS:
+                raise
+            attempt += 1
+            continue
         return report
-    keep = ~(checked.bad | checked.duplicate)
-    rows = checked.table.filter(pa.array(keep))
-    report.receipt = store.append(
-        code, raw.source, rows, duplicates=report.duplicates, rejected=report.bad_rows, terms=terms
-    )
-    return report
+
+
+#: Checks and appends of one batch when concurrent batches keep filing its refs first.
+_ATTEMPTS = 3
 
 
 class _Validator:

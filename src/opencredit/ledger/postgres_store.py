@@ -24,7 +24,7 @@ import pyarrow.csv as pacsv
 from psycopg import pq, sql
 
 from opencredit.clock import from_days, to_days
-from opencredit.errors import LedgerError
+from opencredit.errors import ConcurrentFiling, LedgerError
 from opencredit.ledger.records import Record
 from opencredit.ledger.sql_store import (
     RECORD_COLUMNS,
@@ -104,6 +104,9 @@ CREATE TABLE IF NOT EXISTS score_runs (
 
 # Text compares byte by byte, as in SQLite (and faster than a locale's collation).
 SCHEMA = re.sub(r"\bTEXT\b", 'TEXT COLLATE "C"', SCHEMA)
+
+#: What a concurrent batch may have filed first: a ref of the organisation, a correction.
+_FILED_ONCE = {"records_org_ref_key", "records_target"}
 
 #: The ledger as stored (occurred in days), the shape COPY writes and reads.
 _STORED_RECORDS = pa.schema(
@@ -303,10 +306,15 @@ class PostgresStore(SQLStore):
                     schema=RECORD_SCHEMA,
                 )
                 stored = full.cast(_STORED_RECORDS)
-                self._copy_in(
-                    "records",
-                    stored.append_column("batch", pa.repeat(pa.scalar(batch, pa.int64()), n)),
-                )
+                try:
+                    self._copy_in(
+                        "records",
+                        stored.append_column("batch", pa.repeat(pa.scalar(batch, pa.int64()), n)),
+                    )
+                except psycopg.errors.UniqueViolation as exc:
+                    if exc.diag.constraint_name not in _FILED_ONCE:
+                        raise
+                    raise ConcurrentFiling(f"cannot append: {exc.diag.message_detail}") from exc
                 targets = full.column("target").drop_null().to_pylist()
                 if targets:
                     self.db.execute(

@@ -10,7 +10,7 @@ from pathlib import Path
 import pyarrow as pa
 
 from opencredit.clock import from_days, to_days
-from opencredit.errors import LedgerError
+from opencredit.errors import ConcurrentFiling, LedgerError
 from opencredit.ledger.records import Record
 from opencredit.ledger.sql_store import (
     RECORD_COLUMNS,
@@ -242,7 +242,13 @@ class SQLiteStore(SQLStore):
                     },
                     schema=RECORD_SCHEMA,
                 )
-                self._insert_records(full, batch)
+                try:
+                    self._insert_records(full, batch)
+                except sqlite3.IntegrityError as exc:
+                    # (org, ref), or a correction's target: filed by a batch since checked
+                    if not str(exc).startswith("UNIQUE constraint failed: records."):
+                        raise
+                    raise ConcurrentFiling(f"cannot append: {exc}") from exc
                 targets = [t for t in full.column("target").to_pylist() if t is not None]
                 if targets:
                     self.db.executemany(

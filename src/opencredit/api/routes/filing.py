@@ -98,7 +98,7 @@ def _file(
 
     def handler() -> JSONResponse:
         raw = rows_from_records(records, f"{what} by {caller.key_id}")
-        with ctx.write_lock:
+        with ctx.filing_lock:
             return _answer(ctx.workspace.ingest_rows(raw, caller.subject, partial=partial))
 
     return run_idempotent(ctx, caller, key, fingerprint, handler)
@@ -131,7 +131,7 @@ def upload(
         with tempfile.TemporaryDirectory() as tmp:
             path = FilePath(tmp) / name
             path.write_bytes(data)
-            with ctx.write_lock:
+            with ctx.filing_lock:
                 return _answer(ctx.workspace.ingest(path, caller.subject, partial=partial))
 
     fingerprint = (  # only needed with a key: no copy of a large file otherwise

@@ -1,5 +1,6 @@
-"""Where a partner's score read runs its reads: on the event loop for a database on this
-machine, in a worker thread for one over a network, or as the setting says."""
+"""What the context decides from the store: where a partner's score read runs its reads (on the
+event loop for a database on this machine, in a worker thread for one over a network, or as
+the setting says), and whether filings take turns in-process."""
 
 from __future__ import annotations
 
@@ -32,6 +33,7 @@ def test_a_database_is_local_only_on_this_machine(url: str, local: bool) -> None
 class _Access:
     def __init__(self, url: str) -> None:
         self.url = make_url(url)
+        self.dialect = self.url.get_backend_name()
 
 
 @pytest.mark.parametrize(
@@ -52,3 +54,12 @@ def test_the_setting_overrides_the_guess(setting: str, url: str, on_loop: bool) 
 def test_an_unknown_setting_is_refused() -> None:
     with pytest.raises(ValueError, match="reads_on_loop"):
         Settings(reads_on_loop="sometimes")
+
+
+def test_filings_take_turns_in_process_only_on_sqlite() -> None:
+    sqlite = Context(Settings(), workspace=None, access=_Access("sqlite:////d/ledger.sqlite"))  # type: ignore[arg-type]
+    assert sqlite.filing_lock is sqlite.write_lock
+    pg = Context(Settings(), workspace=None, access=_Access("postgresql+psycopg://h/db"))  # type: ignore[arg-type]
+    assert pg.filing_lock is not pg.write_lock
+    with pg.filing_lock, pg.filing_lock:  # holds nothing: two filings at once go through
+        assert not pg.write_lock.locked()
