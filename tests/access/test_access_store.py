@@ -121,3 +121,37 @@ def test_postgres_tables_never_analysed_are_analysed_on_open():
         with engine.begin() as conn:
             conn.execute(text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
         engine.dispose()
+
+
+def test_a_schema_in_the_url_holds_the_tables_as_for_the_ledger():
+    """``?schema=NAME`` in a PostgreSQL URL puts the access tables in NAME, as it does the
+    ledger's (libpq itself refuses the parameter), so one URL serves both stores."""
+    schema = f"oc_url_schema_{uuid.uuid4().hex[:10]}"
+    engine = create_engine(normalise_url(PG_URL))
+    try:
+        with AccessStore(f"{PG_URL}?schema={schema}") as store:
+            assert store.schema == schema and "schema" not in str(store.url)
+            with store.write() as conn:
+                conn.execute(
+                    inquiries.insert().values(
+                        person=PEOPLE[0],
+                        partner=BANK,
+                        policy_key="x@1",
+                        purpose="lending",
+                        granted=False,
+                        at=NOW,
+                    )
+                )
+        names = set(inspect(engine).get_table_names(schema=schema))
+        assert set(metadata.tables) <= names
+        with engine.connect() as conn:
+            count = conn.execute(text(f'SELECT count(*) FROM "{schema}".inquiries')).scalar()
+        assert count == 1
+        with AccessStore(f"{PG_URL}?schema={schema}", schema) as same:  # the same twice: fine
+            assert same.schema == schema
+        with pytest.raises(ValueError, match="two schemas"):
+            AccessStore(f"{PG_URL}?schema={schema}", "another")
+    finally:
+        with engine.begin() as conn:
+            conn.execute(text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
+        engine.dispose()

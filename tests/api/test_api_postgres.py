@@ -119,3 +119,28 @@ def test_a_partner_reads_only_under_consent_and_every_read_is_logged(
         assert log[0]["id"] == body["inquiry_id"]
         revoked = client.delete(f"/me/consents/{consent.json()['id']}", headers=person)
         assert revoked.status_code == 200
+
+
+def test_one_url_with_a_schema_serves_both_stores(
+    pg_url: str, pg_schema: str, tmp_path: Path
+) -> None:
+    """``?schema=NAME`` keeps a whole deployment (ledger and access tables) in one schema."""
+    url = f"{pg_url}?schema={pg_schema}"
+    with Workspace.init(tmp_path, database_url=url) as ws:
+        ws.store.add_persons(
+            pa.table(
+                {
+                    "id": [PERSON],
+                    "region": ["110101"],
+                    "birth_date": [dt.date(1990, 5, 17)],
+                    "sex": ["F"],
+                },
+                schema=PERSON_SCHEMA,
+            )
+        )
+        with AccessStore(url) as store:
+            _, token = create_key(store, "person", PERSON, "test person", ledger=ws.store)
+    with TestClient(create_app(Settings(data=tmp_path, database_url=url))) as client:
+        assert client.app.state.context.access.schema == pg_schema  # type: ignore[attr-defined]
+        mine = client.get("/me/inquiries", headers={"Authorization": f"Bearer {token}"})
+        assert mine.status_code == 200 and mine.json() == []

@@ -24,6 +24,7 @@ from sqlalchemy.sql import ClauseElement
 from opencredit.access.group import GroupCommit
 from opencredit.access.prepared import Prepared
 from opencredit.access.tables import metadata
+from opencredit.ledger.backends import split_schema
 from opencredit.perthread import PerThread
 
 try:
@@ -104,13 +105,19 @@ class _WriterLock:
 
 
 class AccessStore:
-    """The access layer's tables on one database. Creates them if absent.
+    """The access layer's tables on one database. Creates them if absent; on PostgreSQL in
+    ``schema``, or the URL's ``?schema=NAME`` (as the ledger's URL takes it), else the
+    connection's default schema.
 
     ``engine`` is the SQLAlchemy engine (with the schema mapping applied); use :meth:`write`
     for a write transaction and :meth:`read` for a read-only one.
     """
 
     def __init__(self, url: str, schema: str | None = None) -> None:
+        url, in_url = split_schema(url)  # ?schema=NAME, as the ledger's URL takes it
+        if in_url is not None and schema not in (None, in_url):
+            raise ValueError(f"two schemas: {in_url!r} in the URL and {schema!r}")
+        schema = schema or in_url
         url = normalise_url(url)
         self.url = make_url(url)
         self.dialect = self.url.get_backend_name()

@@ -44,10 +44,18 @@ def open_store(url: str) -> Store:
         if not rest.startswith("/"):
             raise UnknownBackend(f"expected sqlite:///PATH (three slashes), got {url!r}")
         return _store_class("sqlite")(rest[1:])
+    plain, schema = split_schema(url)
+    store_class = _store_class(scheme)
+    return store_class(plain, schema=schema) if schema else store_class(plain)
+
+
+def split_schema(url: str) -> tuple[str, str | None]:
+    """``url`` without its ``?schema=NAME`` parameter, and NAME (None if absent; the last one
+    if repeated). libpq refuses parameters it does not know, so the schema is taken out."""
     parts = urlsplit(url)
     query = parse_qsl(parts.query)
     schema = [v for k, v in query if k == "schema"]
-    # libpq refuses parameters it does not know, so the schema is taken out of the URL
+    if not schema:
+        return url, None
     plain = urlunsplit(parts._replace(query=urlencode([(k, v) for k, v in query if k != "schema"])))
-    store_class = _store_class(scheme)
-    return store_class(plain, schema=schema[-1]) if schema else store_class(plain)
+    return plain, schema[-1]
