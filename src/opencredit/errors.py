@@ -31,3 +31,8 @@ class ConcurrentFiling(LedgerError):
     """A batch met a record that a concurrent batch filed after the batch was checked (the
     same ref of the same organisation, or a correction of the same record); nothing of the
     batch was written, and checking it again sees the other batch's records."""
+
+
+class PoliciesChanged(LedgerError):
+    """A policy was installed after a filing's factor state was prepared (by another process,
+    say): nothing of the filing was written; reload the policies and file again."""

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -16,10 +17,10 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from opencredit.clock import today
-from opencredit.errors import OpenCreditError, UnknownName
+from opencredit.errors import OpenCreditError, PoliciesChanged, UnknownName
 from opencredit.ledger.backends import open_store
-from opencredit.ledger.files import RawRows
-from opencredit.ledger.ingest import IngestReport, ingest_file, ingest_rows
+from opencredit.ledger.files import RawRows, read_rows
+from opencredit.ledger.ingest import IngestReport, ingest_rows
 from opencredit.ledger.records import Dispute
 from opencredit.ledger.store import Organisation, Store
 from opencredit.policies.model import Policy, load_policy, parse_policy, published_policies
@@ -29,6 +30,11 @@ from opencredit.scoring.incremental import IncrementalEngine
 from opencredit.scoring.reference import ScoreResult
 
 DEFAULT_DATA_DIR = "opencredit-data"
+#: How often, at most, a long-lived workspace (a server's) asks the store whether another
+#: process installed a policy; a filing asks at once, inside its transaction.
+POLICY_RECHECK_SECONDS = 5.0
+#: Filings tried when policies keep being installed meanwhile.
+_FILING_ATTEMPTS = 3
 
 
 def data_dir_from_env(explicit: str | Path | None = None) -> Path:
@@ -67,6 +73,7 @@ class Workspace:
             )
         self.store: Store = open_store(url or str(db))
         self._policies: dict[str, Policy] | None = None
+        self._policies_checked = 0.0
 
     @classmethod
     def init(
@@ -91,8 +98,16 @@ class Workspace:
     # policies ------------------------------------------------------------------------------
     @property
     def policies(self) -> dict[str, Policy]:
-        """Installed policies by key (``id@version``)."""
+        """Installed policies by key (``id@version``). Read once, and again when another
+        process (the CLI beside a server, say) has installed one: that is checked at most every
+        :data:`POLICY_RECHECK_SECONDS`, and at once by every filing (see :meth:`ingest_rows`)."""
+        now = time.monotonic()
+        if self._policies is not None and now - self._policies_checked >= POLICY_RECHECK_SECONDS:
+            self._policies_checked = now
+            if self.store.policy_keys() != self._policies.keys():
+                self._policies = None
         if self._policies is None:
+            self._policies_checked = now
             self._policies = {
                 key: parse_policy(doc, key) for key, doc in self.store.policy_documents().items()
             }
@@ -108,10 +123,14 @@ class Workspace:
         else:
             document = Path(policy).read_text(encoding="utf-8")
             policy = load_policy(policy)
-        if self.store.install_policy(policy.key, document):
+        engine = self.engine()
+
+        def state() -> pa.Table:  # read inside the install's transaction: a consistent ledger
+            return engine.state_of(policy, self.ledger())
+
+        # the policy and its factor state appear together, and filings wait meanwhile
+        if self.store.install_policy(policy.key, document, terms=state):
             self._policies = None
-            if self.store.count_records():
-                self.engine().rebuild_state(policy, self.ledger())
         return policy
 
     def policy(self, name: str) -> Policy:
@@ -148,11 +167,22 @@ class Workspace:
 
     def ingest(self, path: str | Path, provider: str, *, partial: bool = False) -> IngestReport:
         """File a provider's records; factor state is updated in the same transaction."""
-        return ingest_file(self.store, path, provider, partial=partial, terms=self.engine().maker())
+        return self.ingest_rows(read_rows(path), provider, partial=partial)
 
     def ingest_rows(self, raw: RawRows, provider: str, *, partial: bool = False) -> IngestReport:
-        """File rows already read (from an HTTP body, say) exactly as a file's rows."""
-        return ingest_rows(self.store, raw, provider, partial=partial, terms=self.engine().maker())
+        """File rows already read (from an HTTP body, say) exactly as a file's rows. If a
+        policy was installed meanwhile by another process (``PoliciesChanged``: nothing was
+        written), the policies are read again and the rows filed again."""
+        attempt = 1
+        while True:
+            try:
+                terms = self.engine().maker()
+                return ingest_rows(self.store, raw, provider, partial=partial, terms=terms)
+            except PoliciesChanged:
+                self._policies = None
+                if attempt == _FILING_ATTEMPTS:
+                    raise
+                attempt += 1
 
     def ledger(self, up_to: int | None = None) -> pa.Table:
         """The whole ledger (up to ``up_to``) as one Arrow table."""

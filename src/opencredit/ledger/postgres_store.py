@@ -14,7 +14,7 @@ import datetime as dt
 import hashlib
 import re
 import threading
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 
 import numpy as np
 import psycopg
@@ -407,12 +407,22 @@ class PostgresStore(SQLStore):
         )
 
     # policies and scores -----------------------------------------------------------------------
-    def install_policy(self, key: str, document: str) -> bool:
-        cur = self.db.execute(
-            "INSERT INTO policies VALUES (%s, %s, %s) ON CONFLICT (key) DO NOTHING",
-            (key, document, now_text()),
-        )
-        return cur.rowcount == 1
+    def install_policy(
+        self, key: str, document: str, terms: Callable[[], pa.Table] | None = None
+    ) -> bool:
+        with self.db.transaction():
+            # the appenders' lock: filings wait until the policy and its state are in, and
+            # any filed after read it (READ COMMITTED, after the lock) and make its terms
+            self.db.execute("SELECT pg_advisory_xact_lock(%s)", (self._append_lock,))
+            cur = self.db.execute(
+                "INSERT INTO policies VALUES (%s, %s, %s) ON CONFLICT (key) DO NOTHING",
+                (key, document, now_text()),
+            )
+            new = cur.rowcount == 1
+            if new and terms is not None:
+                self.db.execute("DELETE FROM factor_terms WHERE policy = %s", (key,))
+                self._insert_terms(key, terms())
+        return new
 
     def replace_terms(self, policy_key: str, terms: pa.Table) -> None:
         with self.db.transaction():

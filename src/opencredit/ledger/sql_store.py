@@ -36,6 +36,7 @@ _QUERIES = {
     "disputes": "SELECT seq, opened, resolved FROM disputes",
     "disputes_of": "SELECT seq, opened, resolved FROM disputes WHERE person = ?",
     "policy_documents": "SELECT key, document FROM policies ORDER BY key",
+    "policy_keys": "SELECT key FROM policies",
     "term_rows": "SELECT factor, seq, occurred, expires, points FROM factor_terms "
     "WHERE person = ? AND policy = ? ORDER BY factor, seq",
     # a person's registration (tag 0), factor state (1) and disputes (2) in one round trip
@@ -123,6 +124,9 @@ class SQLStore(Store):
 
     def policy_documents(self) -> dict[str, str]:
         return dict(self.db.execute(self._sql["policy_documents"]).fetchall())
+
+    def policy_keys(self) -> set[str]:
+        return {key for (key,) in self.db.execute(self._sql["policy_keys"])}
 
     def term_rows(self, policy_key: str, person: str) -> list[tuple]:
         return self.db.execute(self._sql["term_rows"], (person, policy_key)).fetchall()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import sqlite3
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 
 import pyarrow as pa
@@ -337,12 +337,18 @@ class SQLiteStore(SQLStore):
             )
 
     # policies and scores -----------------------------------------------------------------------
-    def install_policy(self, key: str, document: str) -> bool:
-        with self._transaction():
+    def install_policy(
+        self, key: str, document: str, terms: Callable[[], pa.Table] | None = None
+    ) -> bool:
+        with self._transaction():  # BEGIN IMMEDIATE: filings wait until the state is in
             cur = self.db.execute(
                 "INSERT OR IGNORE INTO policies VALUES (?, ?, ?)", (key, document, now_text())
             )
-        return cur.rowcount == 1
+            new = cur.rowcount == 1
+            if new and terms is not None:
+                self.db.execute("DELETE FROM factor_terms WHERE policy = ?", (key,))
+                self._insert_terms(key, terms())
+        return new
 
     def replace_terms(self, policy_key: str, terms: pa.Table) -> None:
         with self._transaction():

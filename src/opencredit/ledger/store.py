@@ -209,8 +209,17 @@ class Store(ABC):
 
     # policies and scores ---------------------------------------------------------------------
     @abstractmethod
-    def install_policy(self, key: str, document: str) -> bool:
-        """Store a policy document under ``id@version``; False if already installed."""
+    def install_policy(
+        self, key: str, document: str, terms: Callable[[], pa.Table] | None = None
+    ) -> bool:
+        """Store a policy document under ``id@version``; False if already installed. For a
+        new one, ``terms()`` (its factor state over the whole ledger, computed by the caller
+        inside the same transaction) replaces the policy's factor state, so that the policy
+        and its state appear together; filings wait meanwhile, and any filed after see it."""
+
+    def policy_keys(self) -> set[str]:
+        """Keys of the installed policies (cheaper than :meth:`policy_documents`)."""
+        return set(self.policy_documents())
 
     @abstractmethod
     def policy_documents(self) -> dict[str, str]:

@@ -21,7 +21,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from opencredit.clock import to_days
-from opencredit.errors import UnknownName
+from opencredit.errors import PoliciesChanged, UnknownName
 from opencredit.ledger.records import Dispute
 from opencredit.ledger.store import TERM_ROW, TERM_SCHEMA, Store, TermMaker
 from opencredit.policies.model import Policy
@@ -234,12 +234,30 @@ class IncrementalEngine:
         self.policies = {p.key: p for p in policies}
 
     def maker(self) -> TermMaker:
-        """The hook to pass to :meth:`Store.append`."""
-        return term_maker(list(self.policies.values()))
+        """The hook to pass to :meth:`Store.append`. Called inside the append's transaction,
+        it first reads which policies are installed: one installed since this engine's
+        policies were read (by another process) would get no terms for the batch, so it
+        raises ``PoliciesChanged`` instead, and nothing of the batch is written."""
+        make = term_maker(list(self.policies.values()))
+
+        def checked(records: pa.Table) -> dict[str, pa.Table]:
+            unknown = self.store.policy_keys() - self.policies.keys()
+            if unknown:
+                raise PoliciesChanged(
+                    f"policies installed since this filing began: {', '.join(sorted(unknown))}"
+                    "; reload the policies and file again"
+                )
+            return make(records)
+
+        return checked
+
+    def state_of(self, policy: Policy, records: pa.Table) -> pa.Table:
+        """A policy's factor state over ``records``, the whole ledger."""
+        return make_terms(policy, records, whole_ledger=True)
 
     def rebuild_state(self, policy: Policy, records: pa.Table) -> int:
         """Recompute a policy's factor state from the whole ledger; returns the term count."""
-        terms = make_terms(policy, records, whole_ledger=True)
+        terms = self.state_of(policy, records)
         self.store.replace_terms(policy.key, terms)
         return terms.num_rows
 
