@@ -17,6 +17,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import bindparam, func, select
 
+import opencredit.access.store as store_module
 from opencredit.access import AccessStore, inquiries_for, log_inquiry
 from opencredit.access.group import GroupCommit
 from opencredit.access.tables import inquiries
@@ -50,11 +51,11 @@ def rows(store: AccessStore) -> list[tuple[int, str]]:
 
 def test_concurrent_inserts_share_commits_and_each_gets_its_own_row(access_store):
     slow_commits = []
-    original = access_store.raw_write
+    original = access_store._group_write
 
     @contextmanager
-    def slow_write():
-        with original() as cursor:
+    def slow_write(rows: int):
+        with original(rows) as cursor:
             yield cursor
             time.sleep(0.01)  # a slow fsync: callers pile up behind it
         slow_commits.append(1)
@@ -186,3 +187,22 @@ def test_one_caller_at_a_time_is_one_transaction_each(access_store):
     for _ in range(3):
         log_inquiry(access_store, PEOPLE[0], PARTNER, "lending", "lending", True, AT)
     assert access_store.group.groups == before + 3
+
+
+def test_postgres_group_writes_on_its_own_connection_and_replaces_a_broken_one(
+    postgres_access_store, monkeypatch
+):
+    """On PostgreSQL the group writes on a connection of its own in autocommit (no pool
+    ping, no BEGIN for one insert); if the server ended it while idle, the next read pings
+    it, replaces it and logs."""
+    store = postgres_access_store
+    monkeypatch.setattr(store_module, "GROUP_IDLE_PING_SECONDS", 0.0)  # idle: any pause
+    first = log_inquiry(store, PEOPLE[0], PARTNER, "lending", "one", True, AT)
+    conn = store._group_connection
+    assert conn is not None and conn.autocommit
+    with store.write() as other:  # the server ends the group's session (a restart, say)
+        other.exec_driver_sql(f"SELECT pg_terminate_backend({conn.info.backend_pid})")
+    second = log_inquiry(store, PEOPLE[0], PARTNER, "lending", "two", True, AT)
+    assert store._group_connection is not conn  # replaced
+    logged = {i.id: i.purpose for i in inquiries_for(store, PEOPLE[0])}
+    assert logged[first.id] == "one" and logged[second.id] == "two"

@@ -57,7 +57,8 @@ def _resolve(entry: _Entry) -> None:
 
 class GroupCommit:
     """Insert rows through ``transaction`` (a factory of write transactions that yield a
-    DB-API cursor), grouping the inserts of concurrent callers into one transaction.
+    DB-API cursor, given how many inserts the transaction will hold), grouping the inserts of
+    concurrent callers into one transaction.
 
     The leader writes one group (everything queued when it starts, itself first), then hands
     the lead to the first caller queued meanwhile, so no caller leads for longer than one
@@ -66,7 +67,7 @@ class GroupCommit:
     as long as such callers come first, and each caller is woken on its own loop.
     """
 
-    def __init__(self, transaction: Callable[[], Any]) -> None:
+    def __init__(self, transaction: Callable[[int], Any]) -> None:
         self._transaction = transaction
         self._lock = threading.Lock()
         self._queue: list[_Entry] = []
@@ -152,7 +153,7 @@ class GroupCommit:
 
     def _write(self, group: list[_Entry]) -> None:
         try:
-            with self._transaction() as conn:
+            with self._transaction(len(group)) as conn:
                 keys = [_execute(conn, e) for e in group]
         except Exception as exc:
             if len(group) == 1:
@@ -160,7 +161,7 @@ class GroupCommit:
                 return
             for entry in group:  # one bad row fails only its own caller: each alone
                 try:
-                    with self._transaction() as conn:
+                    with self._transaction(1) as conn:
                         entry.key = _execute(conn, entry)
                 except Exception as alone:
                     entry.error = alone
