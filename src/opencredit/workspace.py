@@ -101,17 +101,18 @@ class Workspace:
         """Installed policies by key (``id@version``). Read once, and again when another
         process (the CLI beside a server, say) has installed one: that is checked at most every
         :data:`POLICY_RECHECK_SECONDS`, and at once by every filing (see :meth:`ingest_rows`)."""
+        policies = self._policies  # once: another thread may drop it meanwhile
         now = time.monotonic()
-        if self._policies is not None and now - self._policies_checked >= POLICY_RECHECK_SECONDS:
+        if policies is not None and now - self._policies_checked >= POLICY_RECHECK_SECONDS:
             self._policies_checked = now
-            if self.store.policy_keys() != self._policies.keys():
-                self._policies = None
-        if self._policies is None:
-            self._policies_checked = now
-            self._policies = {
+            if self.store.policy_keys() != policies.keys():
+                policies = None
+        if policies is None:
+            policies = {
                 key: parse_policy(doc, key) for key, doc in self.store.policy_documents().items()
             }
-        return self._policies
+            self._policies, self._policies_checked = policies, now
+        return policies
 
     def install_policy(self, policy: Policy | str | Path) -> Policy:
         """Install a policy (a model, or a TOML file) and build its factor state."""
