@@ -5,6 +5,7 @@ Run by hand (not part of the tests):
     python bench/api_load.py                   # 1,000,000 persons; first setup ~15 min, 3.4 GB
     python bench/api_load.py --persons 100000  # quick (first setup ~2 min)
     python bench/api_load.py --rate 50,100,500 # open loops at several rates
+    python bench/api_load.py --repeat 5        # five open loops per rate: the tail varies
     python bench/api_load.py --pg              # on PostgreSQL (opencredit_bench_<persons>)
     python bench/api_load.py --workers 2       # two server processes
     apt-get install -y wrk                     # optional: adds a closed-loop max-throughput run
@@ -953,6 +954,9 @@ def main() -> None:
         help="requests/s of the open loops; several: 50,100,500",
     )
     parser.add_argument("--duration", type=float, default=20.0, help="seconds per open loop")
+    parser.add_argument(
+        "--repeat", type=int, default=1, help="open loops per rate (the tail varies run to run)"
+    )
     parser.add_argument("--in-process", type=int, default=2000, help="in-process lookups")
     parser.add_argument("--batches", type=int, default=10, help="0 to skip filing")
     parser.add_argument("--batch-size", type=int, default=10_000)
@@ -1000,10 +1004,11 @@ def main() -> None:
         and 0 < args.in_process <= 100_000
         and 1 <= args.workers <= 16
         and 1 <= args.clients <= 16
+        and 1 <= args.repeat <= 20
     ):
         parser.error(
             "keep it bounded: duration <= 300 s, wrk <= 120 s, batches <= 100 of "
-            "<= 100,000 records, in-process <= 100,000, workers and clients 1 to 16"
+            "<= 100,000 records, in-process <= 100,000, workers and clients 1 to 16, repeat 1 to 20"
         )
     default_pg = PG_DEFAULT.format(persons=args.persons)
     url = default_pg if args.pg else args.database_url
@@ -1069,32 +1074,42 @@ def run_loads(
 ) -> None:
     """The open loops, wrk and filing against the running server; prints as it goes."""
     for rate in args.rate:
-        log(f"open loop at {rate:.0f}/s for {args.duration:.0f} s, lookups then baseline")
-        lookup = open_loop(port, paths, auth, rate, args.duration, meters)
-        baseline = open_loop(port, [f"/policies/{POLICY}"], {}, rate, args.duration, meters)
-        print(
-            f"open loop at {rate:.0f} req/s for {args.duration:.0f} s (latency of the ok "
-            f"answers, from when each request was due; {load_average()}):"
-        )
-        print_loop("GET /scores/{id} (lookup)", lookup)
-        print_loop("GET /policies/lending (baseline)", baseline)
-        print(
-            f"ratio lookup / policies baseline : p50 {lookup['p50'] / baseline['p50']:5.2f}"
-            f"  p99 {lookup['p99'] / baseline['p99']:5.2f}"
-        )
-        print(
-            f"ratio lookup HTTP / in-process   : p50 {lookup['p50'] / lib['p50']:5.2f}"
-            f"  p99 {lookup['p99'] / lib['p99']:5.2f}"
-        )
-        if rate == GOAL_RATE:
-            met = (
-                lookup["p99"] < GOAL_P99_MS
-                and lookup["errors"] == 0
-                and lookup["rate"] >= 0.98 * rate
+        goal_runs = []
+        for run in range(1, args.repeat + 1):
+            of = f" (run {run} of {args.repeat})" if args.repeat > 1 else ""
+            log(f"open loop at {rate:.0f}/s for {args.duration:.0f} s{of}, lookups then baseline")
+            lookup = open_loop(port, paths, auth, rate, args.duration, meters)
+            baseline = open_loop(port, [f"/policies/{POLICY}"], {}, rate, args.duration, meters)
+            print(
+                f"open loop at {rate:.0f} req/s for {args.duration:.0f} s{of} (latency of the ok "
+                f"answers, from when each request was due; {load_average()}):"
+            )
+            print_loop("GET /scores/{id} (lookup)", lookup)
+            print_loop("GET /policies/lending (baseline)", baseline)
+            print(
+                f"ratio lookup / policies baseline : p50 {lookup['p50'] / baseline['p50']:5.2f}"
+                f"  p99 {lookup['p99'] / baseline['p99']:5.2f}"
             )
             print(
-                f"goal p99 < 10 ms at 500 req/s: p99 {lookup['p99']:.2f} ms at "
-                f"{lookup['rate']:.0f} req/s achieved: {'met' if met else 'NOT met'}"
+                f"ratio lookup HTTP / in-process   : p50 {lookup['p50'] / lib['p50']:5.2f}"
+                f"  p99 {lookup['p99'] / lib['p99']:5.2f}"
+            )
+            if rate == GOAL_RATE:
+                met = (
+                    lookup["p99"] < GOAL_P99_MS
+                    and lookup["errors"] == 0
+                    and lookup["rate"] >= 0.98 * rate
+                )
+                goal_runs.append((met, lookup["p99"]))
+                print(
+                    f"goal p99 < 10 ms at 500 req/s: p99 {lookup['p99']:.2f} ms at "
+                    f"{lookup['rate']:.0f} req/s achieved: {'met' if met else 'NOT met'}"
+                )
+        if len(goal_runs) > 1:
+            p99s = sorted(p for _, p in goal_runs)
+            print(
+                f"goal over {len(goal_runs)} runs: met in {sum(m for m, _ in goal_runs)}; p99 "
+                f"{p99s[0]:.2f} to {p99s[-1]:.2f} ms, median {statistics.median(p99s):.2f} ms"
             )
 
     if args.wrk > 0:
