@@ -15,6 +15,13 @@ from opencredit.access.store import normalise_url
 from opencredit.access.tables import inquiries, metadata
 
 
+def an_inquiry(at: dt.datetime):
+    """An insert of one refused read by BANK at ``at``."""
+    return inquiries.insert().values(
+        person=PEOPLE[0], partner=BANK, policy_key="x@1", purpose="lending", granted=False, at=at
+    )
+
+
 def test_creates_every_table(access_store):
     names = set(inspect(access_store.engine).get_table_names(schema=access_store.schema))
     assert set(metadata.tables) <= names
@@ -23,16 +30,7 @@ def test_creates_every_table(access_store):
 def test_reopening_keeps_the_data(tmp_path):
     url = access_url(tmp_path)
     with AccessStore(url) as store, store.write() as conn:
-        conn.execute(
-            inquiries.insert().values(
-                person=PEOPLE[0],
-                partner=BANK,
-                policy_key="x@1",
-                purpose="lending",
-                granted=False,
-                at=NOW,
-            )
-        )
+        conn.execute(an_inquiry(NOW))
     with AccessStore(url) as store, store.read() as conn:
         row = conn.execute(select(inquiries)).one()
     assert row.at == NOW and row.at.tzinfo is dt.UTC
@@ -40,16 +38,7 @@ def test_reopening_keeps_the_data(tmp_path):
 
 def test_naive_datetimes_are_refused(access_store):
     with pytest.raises(Exception, match="naive datetime"), access_store.write() as conn:
-        conn.execute(
-            inquiries.insert().values(
-                person=PEOPLE[0],
-                partner=BANK,
-                policy_key="x@1",
-                purpose="lending",
-                granted=False,
-                at=dt.datetime(2026, 1, 1),
-            )
-        )
+        conn.execute(an_inquiry(dt.datetime(2026, 1, 1)))
 
 
 def test_sqlite_has_no_schema(tmp_path):
@@ -132,16 +121,7 @@ def test_a_schema_in_the_url_holds_the_tables_as_for_the_ledger():
         with AccessStore(f"{PG_URL}?schema={schema}") as store:
             assert store.schema == schema and "schema" not in str(store.url)
             with store.write() as conn:
-                conn.execute(
-                    inquiries.insert().values(
-                        person=PEOPLE[0],
-                        partner=BANK,
-                        policy_key="x@1",
-                        purpose="lending",
-                        granted=False,
-                        at=NOW,
-                    )
-                )
+                conn.execute(an_inquiry(NOW))
         names = set(inspect(engine).get_table_names(schema=schema))
         assert set(metadata.tables) <= names
         with engine.connect() as conn:

@@ -31,6 +31,14 @@ LENDER = make_org_code("310000", 201)
 PARAMS = {"policy": "lending", "purpose": "lending"}
 
 
+def the_person() -> pa.Table:
+    """PERSON's registry row."""
+    return pa.table(
+        {"id": [PERSON], "region": ["110101"], "birth_date": [dt.date(1990, 5, 17)], "sex": ["F"]},
+        schema=PERSON_SCHEMA,
+    )
+
+
 @pytest.fixture(scope="module")
 def database(pg_url: str) -> Iterator[str]:
     """A throwaway database (the access tables live in its default schema), dropped after."""
@@ -48,17 +56,7 @@ def tokens(database: str, tmp_path_factory: pytest.TempPathFactory) -> dict[str,
     """One person with two repayments on file, a bank, and keys for the person and a lender."""
     data = tmp_path_factory.mktemp("pg-api")
     with Workspace.init(data, database_url=database) as ws:
-        ws.store.add_persons(
-            pa.table(
-                {
-                    "id": [PERSON],
-                    "region": ["110101"],
-                    "birth_date": [dt.date(1990, 5, 17)],
-                    "sex": ["F"],
-                },
-                schema=PERSON_SCHEMA,
-            )
-        )
+        ws.store.add_persons(the_person())
         ws.register_provider(BANK, "Example Bank", ["finance"])
         records = [
             RecordIn(person=PERSON, kind="loan_repaid", occurred=f"2025-0{m}-01", ref=f"r{m}")
@@ -127,17 +125,7 @@ def test_one_url_with_a_schema_serves_both_stores(
     """``?schema=NAME`` keeps a whole deployment (ledger and access tables) in one schema."""
     url = f"{pg_url}?schema={pg_schema}"
     with Workspace.init(tmp_path, database_url=url) as ws:
-        ws.store.add_persons(
-            pa.table(
-                {
-                    "id": [PERSON],
-                    "region": ["110101"],
-                    "birth_date": [dt.date(1990, 5, 17)],
-                    "sex": ["F"],
-                },
-                schema=PERSON_SCHEMA,
-            )
-        )
+        ws.store.add_persons(the_person())
         with AccessStore(url) as store:
             _, token = create_key(store, "person", PERSON, "test person", ledger=ws.store)
     with TestClient(create_app(Settings(data=tmp_path, database_url=url))) as client:

@@ -9,18 +9,18 @@ import re
 from collections.abc import Iterator
 from pathlib import Path
 
-import pyarrow as pa
 import pytest
 
 import opencredit.workspace as workspace_module
 from opencredit.api.filing import rows_from_records
 from opencredit.api.schemas import RecordIn
-from opencredit.ledger.store import PERSON_SCHEMA
 from opencredit.policies.model import load_policy
 from opencredit.registry import make_org_code, make_resident_id
 from opencredit.scoring.incremental import IncrementalEngine
 from opencredit.scoring.reference import score_person
 from opencredit.workspace import Workspace
+
+from .tables import persons_table
 
 AS_OF = dt.date(2026, 3, 1)
 PEOPLE = [
@@ -45,17 +45,7 @@ def server(places: tuple[Path, str | None]) -> Iterator[Workspace]:
     """A long-lived workspace with persons, a bank and some records, its policies read."""
     data, url = places
     with Workspace.init(data, database_url=url) as ws:
-        ws.store.add_persons(
-            pa.table(
-                {
-                    "id": PEOPLE,
-                    "region": ["110101"] * len(PEOPLE),
-                    "birth_date": [dt.date(1980, 1, 1)] * len(PEOPLE),
-                    "sex": ["F"] * len(PEOPLE),
-                },
-                schema=PERSON_SCHEMA,
-            )
-        )
+        ws.store.add_persons(persons_table(PEOPLE))
         ws.register_provider(BANK, "Bank", ["finance"])
         file(ws, "old", 0)
         assert "lending@2" not in ws.policies  # read, and kept
