@@ -50,6 +50,11 @@ _QUERIES = {
 }
 
 
+def dispute_of(seq: int, opened: int, resolved: int | None) -> Dispute:
+    """A ``disputes`` row's (seq, opened, resolved), days since the epoch, as a :class:`Dispute`."""
+    return Dispute(seq, from_days(opened), None if resolved is None else from_days(resolved))
+
+
 def record_of(row: tuple) -> Record:
     """A ``records`` row (``RECORD_COLUMNS``) as a :class:`Record`."""
     seq, person, kind, occurred, value, category, org, ref, action, target = row
@@ -120,7 +125,7 @@ class SQLStore(Store):
             if person
             else self.db.execute(self._sql["disputes"])
         ).fetchall()
-        return [Dispute(s, from_days(o), None if r is None else from_days(r)) for s, o, r in rows]
+        return [dispute_of(*row) for row in rows]
 
     def policy_documents(self) -> dict[str, str]:
         return dict(self.db.execute(self._sql["policy_documents"]).fetchall())
@@ -140,12 +145,7 @@ class SQLStore(Store):
             if tag == 1:
                 terms.append(tuple(row))
             elif tag == 2:
-                seq, opened, resolved = row[1:4]
-                disputes.append(
-                    Dispute(
-                        seq, from_days(opened), None if resolved is None else from_days(resolved)
-                    )
-                )
+                disputes.append(dispute_of(*row[1:4]))
             else:
                 registered = True
         return (terms, disputes) if registered else None
