@@ -24,6 +24,7 @@ from opencredit.errors import LedgerError
 from opencredit.ledger.backends import UnknownBackend, open_store
 from opencredit.ledger.postgres_store import PostgresStore
 from opencredit.ledger.records import Action, Dispute, Record
+from opencredit.ledger.sql_store import STORED_TERM_COLUMNS
 from opencredit.ledger.sqlite_store import SQLiteStore
 from opencredit.ledger.store import (
     PERSON_SCHEMA,
@@ -390,7 +391,10 @@ class TestPoliciesAndScores:
         assert store.install_policy("lending@2", "doc 2") is True
         assert store.policy_documents() == {POLICY: "doc 1", "lending@2": "doc 2"}
 
-    def test_replace_terms_round_trips(self, store):
+    def test_replace_terms_round_trips(self, ready):
+        store = ready  # terms are of records in the ledger: seqs 1 and 2 are P[0]'s, 3 P[1]'s
+        recs = [(P[0], "speeding", 1, 1.0, "r1"), (P[0], "speeding", 2, 1.0, "r2")]
+        store.append(ORG, "r.csv", rows(*recs, (P[1], "speeding", 3, 1.0, "r3")))
         table = pa.table(
             {
                 "person": [P[0], P[0], P[1]],
@@ -471,6 +475,51 @@ def test_reopening_sees_everything(make, tmp_path):
         assert again.policy_documents() == {POLICY: "doc"}
         receipt = again.append(ORG, "next.csv", rows((P[0], "speeding", 9, 12.0, "next")))
         assert receipt.first_seq == 7
+    finally:
+        again.close()
+
+
+#: ``factor_terms`` in the first layout, its key led by the person, as both stores made it.
+_FIRST_LAYOUT = (
+    "CREATE TABLE factor_terms (person TEXT NOT NULL, policy TEXT NOT NULL, "
+    "factor TEXT NOT NULL, seq BIGINT NOT NULL, occurred INTEGER NOT NULL, expires INTEGER, "
+    "points DOUBLE PRECISION NOT NULL, PRIMARY KEY (person, policy, factor, seq))"
+)
+
+
+def test_terms_of_the_first_layout_are_moved_on_opening(make, tmp_path):
+    """A ledger whose factor state has the first layout opens with its terms in the
+    current one: same terms, same scores' inputs, and filing goes on."""
+    store = make(tmp_path)
+    store.add_persons(persons(P))
+    store.add_organisation(Organisation(ORG, "Bank", ("traffic",)))
+    recs = [(P[n % 2], "speeding", n, 1.0 + n, f"a{n}") for n in range(6)]
+    store.append(ORG, "a.csv", rows(*recs), terms=terms)
+    made = terms(ledger(store))[POLICY]
+    before = [store.term_rows(POLICY, p) for p in P[:2]]
+    assert sum(map(len, before)) == 6
+    store.db.execute("DROP TABLE factor_terms")
+    store.db.execute(_FIRST_LAYOUT)
+    cols = ["person", "factor", "seq", "occurred", "expires", "points"]
+    marker = store.marker
+    for row in made.select(cols).to_pylist():
+        store.db.execute(
+            f"INSERT INTO factor_terms (policy, {', '.join(cols)}) VALUES ({marker}"
+            + f", {marker}" * len(cols) + ")",
+            (POLICY, *row.values()),
+        )
+    store.close()
+
+    again = make(tmp_path)
+    try:
+        assert [again.term_rows(POLICY, p) for p in P[:2]] == before
+        columns = again.db.execute("SELECT * FROM factor_terms LIMIT 0").description
+        assert [c[0] for c in columns] == list(STORED_TERM_COLUMNS)
+        again.append(ORG, "b.csv", rows((P[0], "speeding", 9, 2.0, "b")), terms=terms)
+        assert len(again.term_rows(POLICY, P[0])) == len(before[0]) + 1
+        third = make(tmp_path)  # opening again moves nothing
+        assert third.term_rows(POLICY, P[1]) == before[1]
+        third.close()
     finally:
         again.close()
 

@@ -27,8 +27,10 @@ from opencredit.clock import from_days, to_days
 from opencredit.errors import ConcurrentFiling, LedgerError
 from opencredit.ledger.records import Record
 from opencredit.ledger.sql_store import (
+    MOVE_OLD_TERMS,
     RECORD_COLUMNS,
     RECORD_COLUMNS_R,
+    STORED_TERM_COLUMNS,
     SQLStore,
     json_list,
     now_text,
@@ -87,10 +89,13 @@ CREATE INDEX IF NOT EXISTS disputes_person ON disputes (person);
 CREATE TABLE IF NOT EXISTS policies (
     key TEXT PRIMARY KEY, document TEXT NOT NULL, installed_at TEXT NOT NULL
 );
+-- a record's terms (a person's are found through records_person, see sql_store). Led by seq,
+-- a filing's terms go at the end of the key: led by the person, each went to a random page
+-- of a large index, half of a filing's time
 CREATE TABLE IF NOT EXISTS factor_terms (
-    person TEXT NOT NULL, policy TEXT NOT NULL, factor TEXT NOT NULL, seq BIGINT NOT NULL,
+    seq BIGINT NOT NULL, policy TEXT NOT NULL, factor TEXT NOT NULL,
     occurred INTEGER NOT NULL, expires INTEGER, points DOUBLE PRECISION NOT NULL,
-    PRIMARY KEY (person, policy, factor, seq)
+    PRIMARY KEY (seq, policy, factor)
 );
 CREATE TABLE IF NOT EXISTS scores (
     policy TEXT NOT NULL, person TEXT NOT NULL, raw DOUBLE PRECISION NOT NULL,
@@ -160,7 +165,17 @@ class PostgresStore(SQLStore):
             self.db.execute(
                 sql.SQL("CREATE SCHEMA IF NOT EXISTS {}").format(sql.Identifier(schema))
             )
+            old = self.db.execute(
+                "SELECT 1 FROM information_schema.columns WHERE table_schema = %s "
+                "AND table_name = 'factor_terms' AND column_name = 'person'",
+                (schema,),
+            ).fetchone()
+            if old:  # the first layout (a key led by the person): move its terms over
+                self.db.execute("ALTER TABLE factor_terms RENAME TO factor_terms_old")
+                self.db.execute("ALTER INDEX factor_terms_pkey RENAME TO factor_terms_old_pkey")
             self.db.execute(SCHEMA)
+            for statement in MOVE_OLD_TERMS if old else ():
+                self.db.execute(statement)
 
     @property
     def db(self) -> psycopg.Connection:
@@ -317,11 +332,7 @@ class PostgresStore(SQLStore):
                     raise ConcurrentFiling(f"cannot append: {exc.diag.message_detail}") from exc
                 targets = full.column("target").drop_null().to_pylist()
                 if targets:
-                    self.db.execute(
-                        "DELETE FROM factor_terms t USING records o "
-                        "WHERE o.seq = ANY(%s) AND t.person = o.person AND t.seq = o.seq",
-                        (targets,),
-                    )
+                    self.db.execute("DELETE FROM factor_terms WHERE seq = ANY(%s)", (targets,))
                 if terms is not None:
                     self._copy_terms(terms(full))
         return BatchReceipt(
@@ -363,14 +374,13 @@ class PostgresStore(SQLStore):
     def _copy_terms(self, by_policy: dict[str, pa.Table]) -> None:
         """Every policy's new factor state in one COPY, in primary-key order.
 
-        Terms are for records appended in this transaction (new seqs), so none exist yet. In
-        key order a person's terms of all policies go into the index together, so a batch
-        touches each index page once instead of once per policy (less WAL too).
+        Terms are for records appended in this transaction (new seqs), so none exist yet; in
+        key order they fill the index's last pages one after another.
         """
         table = terms_in_key_order(by_policy)
         if table is None:
             return
-        self._copy_in("factor_terms", table)
+        self._copy_in("factor_terms", table.select(list(STORED_TERM_COLUMNS)))
 
     def export_records(
         self, up_to: int | None = None, batch_rows: int = 1_000_000

@@ -24,6 +24,21 @@ RECORD_COLUMNS = "seq, person, kind, occurred, value, category, org, ref, action
 #: The same, of ``records r`` in a join.
 RECORD_COLUMNS_R = ", ".join(f"r.{c}" for c in RECORD_COLUMNS.split(", "))
 
+#: ``factor_terms`` as stored: a record's terms, keyed by (seq, policy, factor); the person is
+#: the record's. The first layout kept the person and led the key with it.
+STORED_TERM_COLUMNS = ("seq", "policy", "factor", "occurred", "expires", "points")
+#: Moving the first layout's terms (renamed ``factor_terms_old``) into the new table.
+MOVE_OLD_TERMS = (
+    f"INSERT INTO factor_terms ({', '.join(STORED_TERM_COLUMNS)}) "
+    f"SELECT {', '.join(STORED_TERM_COLUMNS)} FROM factor_terms_old ORDER BY seq, policy, factor",
+    "DROP TABLE factor_terms_old",
+)
+
+#: A person's (first parameter) terms under a policy (second).
+_PERSON_TERMS = (
+    "records r JOIN factor_terms t ON t.seq = r.seq WHERE r.person = ? AND t.policy = ?"
+)
+
 #: The shared reads, with ``?`` for parameters (replaced by each store's marker).
 _QUERIES = {
     "person": "SELECT * FROM persons WHERE id = ?",
@@ -37,16 +52,17 @@ _QUERIES = {
     "disputes_of": "SELECT seq, opened, resolved FROM disputes WHERE person = ?",
     "policy_documents": "SELECT key, document FROM policies ORDER BY key",
     "policy_keys": "SELECT key FROM policies",
-    "term_rows": "SELECT factor, seq, occurred, expires, points FROM factor_terms "
-    "WHERE person = ? AND policy = ? ORDER BY factor, seq",
+    # a person's factor state: their records (the person index), then each record's terms
+    # (the key of factor_terms is led by seq, so that filings append to it)
+    "term_rows": "SELECT t.factor, t.seq, t.occurred, t.expires, t.points "
+    f"FROM {_PERSON_TERMS} ORDER BY t.factor, t.seq",
     # a person's registration (tag 0), factor state (1) and disputes (2) in one round trip
     "score_inputs": "SELECT 0, NULL, NULL, NULL, NULL, NULL FROM persons WHERE id = ? "
-    "UNION ALL SELECT 1, factor, seq, occurred, expires, points FROM factor_terms "
-    "WHERE person = ? AND policy = ? "
+    f"UNION ALL SELECT 1, t.factor, t.seq, t.occurred, t.expires, t.points FROM {_PERSON_TERMS} "
     "UNION ALL SELECT 2, NULL, seq, opened, resolved, NULL FROM disputes WHERE person = ? "
     "ORDER BY 1, 2, 3",
-    "terms_for": "SELECT person, factor, seq, occurred, expires, points FROM factor_terms "
-    "WHERE person = ? AND policy = ? ORDER BY factor, seq",
+    "terms_for": "SELECT r.person, t.factor, t.seq, t.occurred, t.expires, t.points "
+    f"FROM {_PERSON_TERMS} ORDER BY t.factor, t.seq",
 }
 
 

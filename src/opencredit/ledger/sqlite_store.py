@@ -13,8 +13,10 @@ from opencredit.clock import from_days, to_days
 from opencredit.errors import ConcurrentFiling, LedgerError
 from opencredit.ledger.records import Record
 from opencredit.ledger.sql_store import (
+    MOVE_OLD_TERMS,
     RECORD_COLUMNS,
     RECORD_COLUMNS_R,
+    STORED_TERM_COLUMNS,
     SQLStore,
     json_list,
     now_text,
@@ -69,10 +71,11 @@ CREATE INDEX IF NOT EXISTS disputes_person ON disputes (person);
 CREATE TABLE IF NOT EXISTS policies (
     key TEXT PRIMARY KEY, document TEXT NOT NULL, installed_at TEXT NOT NULL
 ) WITHOUT ROWID;
+-- a record's terms (a person's are found through records_person, see sql_store)
 CREATE TABLE IF NOT EXISTS factor_terms (
-    person TEXT NOT NULL, policy TEXT NOT NULL, factor TEXT NOT NULL, seq INTEGER NOT NULL,
+    seq INTEGER NOT NULL, policy TEXT NOT NULL, factor TEXT NOT NULL,
     occurred INTEGER NOT NULL, expires INTEGER, points REAL NOT NULL,
-    PRIMARY KEY (person, policy, factor, seq)
+    PRIMARY KEY (seq, policy, factor)
 ) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS scores (
     policy TEXT NOT NULL, person TEXT NOT NULL, raw REAL NOT NULL, score INTEGER NOT NULL,
@@ -106,7 +109,20 @@ class SQLiteStore(SQLStore):
         # One connection per thread (a server calls from a thread pool); SQLite in WAL mode
         # lets them read at once and queues their writes (busy_timeout).
         self._connections = PerThread(self._connect, sqlite3.Connection.close)
-        self.db.executescript(SCHEMA)
+        self._create_tables()
+
+    def _create_tables(self) -> None:
+        """The tables, in one transaction with the move of factor state kept in the first
+        layout (a key led by the person) to the current one."""
+        with self._transaction():
+            columns = self.db.execute("PRAGMA table_info(factor_terms)").fetchall()
+            old = "person" in {row[1] for row in columns}
+            if old:
+                self.db.execute("ALTER TABLE factor_terms RENAME TO factor_terms_old")
+            for statement in SCHEMA.split(";"):
+                self.db.execute(statement)
+            for statement in MOVE_OLD_TERMS if old else ():
+                self.db.execute(statement)
 
     @property
     def db(self) -> sqlite3.Connection:
@@ -252,9 +268,7 @@ class SQLiteStore(SQLStore):
                 targets = [t for t in full.column("target").to_pylist() if t is not None]
                 if targets:
                     self.db.executemany(
-                        "DELETE FROM factor_terms WHERE person = "
-                        "(SELECT person FROM records WHERE seq = ?1) AND seq = ?1",
-                        ((t,) for t in targets),
+                        "DELETE FROM factor_terms WHERE seq = ?", ((t,) for t in targets)
                     )
                 if terms is not None:
                     self._insert_all_terms(terms(full))
@@ -283,15 +297,15 @@ class SQLiteStore(SQLStore):
         self._insert_all_terms({policy_key: terms})
 
     def _insert_all_terms(self, by_policy: dict[str, pa.Table]) -> None:
-        """Every policy's new factor state in one statement, in primary-key order: a person's
-        terms of all policies share index pages, which are then visited once, in order."""
+        """Every policy's new factor state in one statement, in primary-key order: after
+        the table's last key, so the pages written are new ones, one after another."""
         table = terms_in_key_order(by_policy)
         if table is None:
             return
         self.db.executemany(
-            "INSERT OR REPLACE INTO factor_terms (person, policy, factor, seq, occurred, expires,"
-            " points) VALUES (?, ?, ?, ?, ?, ?, ?)",
-            zip(*(table.column(name).to_pylist() for name in table.column_names), strict=True),
+            f"INSERT OR REPLACE INTO factor_terms ({', '.join(STORED_TERM_COLUMNS)}) "
+            "VALUES (?, ?, ?, ?, ?, ?)",
+            zip(*(table.column(name).to_pylist() for name in STORED_TERM_COLUMNS), strict=True),
         )
 
     def export_records(

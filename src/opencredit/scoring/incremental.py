@@ -40,7 +40,7 @@ FROM records r
 JOIN fmap m ON m.kind = r.kind AND (m.category IS NULL OR m.category = r.category)
 JOIN kinds k ON k.kind = r.kind
 WHERE r.action <> 'retract' {only_live}
-ORDER BY r.person, m.factor, r.seq
+ORDER BY r.seq, m.factor
 """
 
 _NOT_CORRECTED = "AND r.seq NOT IN (SELECT target FROM records WHERE target IS NOT NULL)"
@@ -65,7 +65,7 @@ def _connect() -> duckdb.DuckDBPyConnection:
 
 def make_terms(policy: Policy, records: pa.Table, *, whole_ledger: bool = False) -> pa.Table:
     """Factor state (TERM_SCHEMA) that ``records`` add under ``policy``, in the order
-    (person, factor, seq).
+    (seq, factor): the stored key's.
 
     With ``whole_ledger`` the records are the entire ledger, so records corrected within it
     are left out (a rebuild, in DuckDB); otherwise they are new records appended after
@@ -117,15 +117,6 @@ class _NewRecords:
         self.value = _numpy(pc.fill_null(pc.cast(live.column("value"), pa.float64()), 0.0))
         self.kind = _Codes(live.column("kind"))
         self.category = _Codes(live.column("category"))
-        self._person_rank: np.ndarray | None = None
-
-    @property
-    def person_rank(self) -> np.ndarray:
-        """Each record's person as a number in the persons' sort order (byte-wise)."""
-        if self._person_rank is None:
-            ranks = pc.rank(self.person, sort_keys="ascending", tiebreaker="dense")
-            self._person_rank = _numpy(ranks)
-        return self._person_rank
 
     def terms(self, policy: Policy) -> pa.Table:
         """The terms these records add under ``policy`` (TERM_SCHEMA)."""
@@ -149,7 +140,7 @@ class _NewRecords:
         counts = [len(r) for r in rows]
         row = np.concatenate(rows)
         factor = np.repeat(np.array(codes, dtype=np.int64), counts)
-        order = np.lexsort((self.seq[row], factor, self.person_rank[row]))
+        order = np.lexsort((factor, self.seq[row]))
         row, factor = row[order], factor[order]
         days = np.repeat(np.array([-1 if k is None else k for k in keep]), counts)[order]
         points = (
