@@ -135,3 +135,56 @@ def test_a_schema_in_the_url_holds_the_tables_as_for_the_ledger():
         with engine.begin() as conn:
             conn.execute(text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
         engine.dispose()
+
+
+@pytest.fixture
+def empty_database():
+    """The URL of a new PostgreSQL database, dropped after the test."""
+    name = f"oc_access_{uuid.uuid4().hex[:10]}"
+    admin = create_engine(normalise_url(PG_URL), isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    try:
+        yield PG_URL.rsplit("/", 1)[0] + f"/{name}"
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+def test_without_a_schema_the_tables_are_the_ledgers_and_earlier_ones_move_there(
+    empty_database,
+):
+    """A URL without ``?schema`` keeps the access tables where the ledger is (``opencredit``);
+    those an earlier version made in ``public`` move there with their rows, and another
+    application's tables are left where they are."""
+    engine = create_engine(normalise_url(empty_database))
+    try:
+        # where earlier versions put them
+        with AccessStore(empty_database, "public") as old, old.write() as conn:
+            conn.execute(an_inquiry(NOW))
+        with engine.begin() as conn:
+            conn.execute(text("CREATE TABLE public.other_app (id int)"))
+        with AccessStore(empty_database) as store:
+            assert store.schema == "opencredit"
+            with store.read() as conn:
+                assert conn.execute(select(inquiries.c.purpose)).scalars().all() == ["lending"]
+        assert set(metadata.tables) <= set(inspect(engine).get_table_names(schema="opencredit"))
+        assert inspect(engine).get_table_names(schema="public") == ["other_app"]
+        with AccessStore(empty_database) as again, again.read() as conn:  # nothing more to move
+            assert conn.execute(select(inquiries.c.id)).scalars().all() == [1]
+    finally:
+        engine.dispose()
+
+
+def test_another_applications_table_of_a_common_name_is_not_moved(empty_database):
+    engine = create_engine(normalise_url(empty_database))
+    try:
+        with engine.begin() as conn:
+            conn.execute(text("CREATE TABLE public.consents (id int)"))
+        with AccessStore(empty_database) as store:
+            assert store.schema == "opencredit"
+        assert inspect(engine).get_table_names(schema="public") == ["consents"]
+        assert set(metadata.tables) <= set(inspect(engine).get_table_names(schema="opencredit"))
+    finally:
+        engine.dispose()

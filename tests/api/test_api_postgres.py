@@ -41,7 +41,7 @@ def the_person() -> pa.Table:
 
 @pytest.fixture(scope="module")
 def database(pg_url: str) -> Iterator[str]:
-    """A throwaway database (the access tables live in its default schema), dropped after."""
+    """A throwaway database (ledger and access tables in its schema opencredit), dropped after."""
     name = f"oc_api_{secrets.token_hex(5)}"
     with psycopg.connect(pg_url, autocommit=True) as conn:
         conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))

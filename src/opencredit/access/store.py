@@ -2,12 +2,13 @@
 
 On SQLite the tables live in the ledger file itself (``sqlite:///DATA/ledger.sqlite``) on a
 second set of connections, in WAL mode with a busy timeout so they wait for the ledger's
-writer instead of failing. On PostgreSQL they live under the same URL in a schema of their
-own (``schema``), so a test can use a throwaway schema.
+writer instead of failing. On PostgreSQL they live under the same URL in the ledger's schema
+(``opencredit``, or the URL's ``?schema=NAME``, so a test can use a throwaway schema).
 """
 
 from __future__ import annotations
 
+import logging
 import os
 import re
 import sqlite3
@@ -25,13 +26,16 @@ from sqlalchemy.sql import ClauseElement
 from opencredit.access.group import GroupCommit
 from opencredit.access.prepared import Prepared
 from opencredit.access.tables import metadata
-from opencredit.ledger.backends import split_schema
+from opencredit.ledger.backends import DEFAULT_SCHEMA, split_schema
+from opencredit.ledger.postgres_store import lock_key
 from opencredit.perthread import PerThread
 
 try:
     import fcntl
 except ImportError:  # Windows: writers of one process still queue on the thread lock
     fcntl = None  # type: ignore[assignment]
+
+log = logging.getLogger(__name__)
 
 #: Milliseconds a SQLite connection waits for another writer (the ledger's) before failing.
 SQLITE_BUSY_TIMEOUT_MS = 30_000
@@ -107,10 +111,39 @@ class _WriterLock:
             self._fd = None
 
 
+def _move_from_default_schema(conn: Connection, schema: str) -> list[str]:
+    """Move the access tables that earlier versions made in the connection's default schema
+    (``public``) when the URL named no schema, to ``schema``, where the ledger is: only if
+    ``schema`` has none of them yet and the default schema has ``api_keys`` and
+    ``inquiries`` (so another application's tables of a common name are left alone).
+    Returns the tables moved."""
+    current = conn.execute(text("SELECT current_schema()")).scalar()
+    if current is None or current == schema:
+        return []
+    names = [t.name for t in metadata.sorted_tables]
+
+    def present(where: str) -> set[str]:
+        rows = conn.execute(
+            text("SELECT tablename FROM pg_tables WHERE schemaname = :s AND tablename = ANY(:n)"),
+            {"s": where, "n": names},
+        )
+        return set(rows.scalars())
+
+    old = present(current)
+    if present(schema) or not {"api_keys", "inquiries"} <= old:
+        return []
+    moved = [name for name in names if name in old]
+    for name in moved:
+        conn.execute(text(f'ALTER TABLE "{current}"."{name}" SET SCHEMA "{schema}"'))
+    log.warning("moved the access tables from schema %s to %s, the ledger's", current, schema)
+    return moved
+
+
 class AccessStore:
     """The access layer's tables on one database. Creates them if absent; on PostgreSQL in
-    ``schema``, or the URL's ``?schema=NAME`` (as the ledger's URL takes it), else the
-    connection's default schema.
+    ``schema``, or the URL's ``?schema=NAME`` (as the ledger's URL takes it), else in the
+    ledger's default schema ``opencredit`` (moving them there from ``public``, where versions
+    before the fourth session made them).
 
     ``engine`` is the SQLAlchemy engine (with the schema mapping applied); use :meth:`write`
     for a write transaction and :meth:`read` for a read-only one.
@@ -124,6 +157,9 @@ class AccessStore:
         url = normalise_url(url)
         self.url = make_url(url)
         self.dialect = self.url.get_backend_name()
+        named = schema is not None
+        if self.dialect == "postgresql":
+            schema = schema or DEFAULT_SCHEMA  # the ledger's: one deployment, one schema
         self.schema = schema
         if self.dialect == "sqlite":
             if schema is not None:
@@ -159,12 +195,19 @@ class AccessStore:
                 raise ValueError(
                     f"schema {schema!r}: expected lower-case letters, digits and _ (max 63)"
                 )
-            with base.begin() as conn:
-                conn.execute(text(f'CREATE SCHEMA IF NOT EXISTS "{schema}"'))
             self.engine: Engine = base.execution_options(schema_translate_map={None: schema})
         else:
             self.engine = base
         with self.engine.execution_options(opencredit_write=True).begin() as conn:
+            if schema is not None:
+                # as the ledger's store does: one at a time (concurrent CREATE ... IF NOT
+                # EXISTS can collide), and the workers of one server start at once
+                conn.execute(
+                    text("SELECT pg_advisory_xact_lock(:key)"), {"key": lock_key("schema", schema)}
+                )
+                conn.execute(text(f'CREATE SCHEMA IF NOT EXISTS "{schema}"'))
+                if not named:
+                    _move_from_default_schema(conn, schema)
             metadata.create_all(conn, checkfirst=True)
             # create_all skips tables that exist; give them indexes added since.
             for table in metadata.sorted_tables:
@@ -183,7 +226,7 @@ class AccessStore:
         them itself. Returns the tables analysed."""
         if self.dialect != "postgresql":
             return []
-        schema = self.schema or "public"
+        schema = self.schema
         with self.engine.connect() as conn:
             names = [t.name for t in metadata.sorted_tables]
             if only_never_analyzed:

@@ -13,6 +13,9 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 from opencredit.errors import OpenCreditError
 from opencredit.ledger.store import Store
 
+#: The PostgreSQL schema of a deployment (ledger and access tables) whose URL names none.
+DEFAULT_SCHEMA = "opencredit"
+
 #: URL scheme -> "module:Class" of the store it opens.
 BACKENDS: dict[str, str] = {
     "sqlite": "opencredit.ledger.sqlite_store:SQLiteStore",

@@ -25,6 +25,7 @@ from psycopg import pq, sql
 
 from opencredit.clock import from_days, to_days
 from opencredit.errors import ConcurrentFiling, LedgerError
+from opencredit.ledger.backends import DEFAULT_SCHEMA
 from opencredit.ledger.records import Record
 from opencredit.ledger.sql_store import (
     MOVE_OLD_TERMS,
@@ -123,7 +124,7 @@ _STORED_PERSONS = pa.schema(
 _COPY_ROWS = 200_000  # rows per CSV chunk sent to COPY
 
 
-def _lock_key(purpose: str, schema: str) -> int:
+def lock_key(purpose: str, schema: str) -> int:
     """A stable signed 64-bit advisory lock key for one purpose in one schema."""
     digest = hashlib.blake2b(f"opencredit:{purpose}:{schema}".encode(), digest_size=8).digest()
     return int.from_bytes(digest, "big", signed=True)
@@ -152,16 +153,16 @@ class PostgresStore(SQLStore):
 
     concurrent_writers = True
 
-    def __init__(self, url: str, schema: str = "opencredit") -> None:
+    def __init__(self, url: str, schema: str = DEFAULT_SCHEMA) -> None:
         self._url = url
         self.schema = schema
-        self._append_lock = _lock_key("append", schema)
+        self._append_lock = lock_key("append", schema)
         # One connection per thread (a server calls from a thread pool), as in SQLiteStore:
         # a transaction belongs to a connection, so threads must not share one.
         self._local = threading.local()
         self._connections = PerThread(self._connect, psycopg.Connection.close)
         with self.db.transaction():  # concurrent CREATE ... IF NOT EXISTS can still collide
-            self.db.execute("SELECT pg_advisory_xact_lock(%s)", (_lock_key("schema", schema),))
+            self.db.execute("SELECT pg_advisory_xact_lock(%s)", (lock_key("schema", schema),))
             self.db.execute(
                 sql.SQL("CREATE SCHEMA IF NOT EXISTS {}").format(sql.Identifier(schema))
             )
