@@ -556,6 +556,48 @@ store.close()
 """
 
 
+#: score_inputs with the person-terms join written plainly, as SQLite has it.
+_JOINED = PostgresStore._sql["score_inputs"].replace(
+    PostgresStore.person_terms.replace("?", "%s"), SQLiteStore.person_terms.replace("?", "%s")
+)
+
+
+@pytest.mark.parametrize("phrasing", ["store", "plain join"])
+def test_postgres_reads_a_persons_terms_by_index_without_statistics(pg_url, pg_schema, phrasing):
+    """On tables never analysed (autovacuum off, or just after a bulk load), the score's
+    inputs still come from the indexes: written as a plain join, PostgreSQL hashed the whole
+    factor state (290 ms per read at 3 M records instead of 0.1 ms)."""
+    store = PostgresStore(pg_url, schema=pg_schema)
+    try:
+        db = store.db
+        for table in ("records", "factor_terms"):
+            db.execute(f"ALTER TABLE {table} SET (autovacuum_enabled = false)")
+        db.execute(
+            "INSERT INTO records SELECT g, lpad((g % 20000)::text, 18, '0'), 'speeding', 20000, "
+            "1.0, NULL, 'X', 'r' || g, 'file', NULL, 1 FROM generate_series(1, 200000) g"
+        )
+        db.execute(
+            "INSERT INTO factor_terms SELECT g, p, 'speeding', 20000, NULL, -1.0 "
+            "FROM generate_series(1, 200000) g, (VALUES ('a@1'), ('b@1')) v(p)"
+        )
+        assert db.execute(
+            "SELECT count(*) FROM pg_stat_user_tables WHERE schemaname = %s "
+            "AND (last_analyze IS NOT NULL OR last_autoanalyze IS NOT NULL)",
+            (pg_schema,),
+        ).fetchone() == (0,)
+        query = store._sql["score_inputs"] if phrasing == "store" else _JOINED
+        person = "0" * 14 + "1234"
+        plan = "\n".join(
+            r[0] for r in db.execute(f"EXPLAIN {query}", (person, person, "a@1", person))
+        )
+        hashed = "Seq Scan on factor_terms" in plan
+        assert hashed == (phrasing == "plain join"), plan
+        if phrasing == "store":
+            assert len(store.term_rows("a@1", person)) == 10  # seqs 1234, 21234, ...
+    finally:
+        store.close()
+
+
 def test_postgres_seqs_stay_dense_with_writers_in_several_processes(pg_url, pg_schema):
     store = PostgresStore(pg_url, schema=pg_schema)
     writers, batches, size = 3, 10, 7

@@ -151,6 +151,14 @@ class PostgresStore(SQLStore):
 
     marker = "%s"
 
+    #: A person's terms by an array of their records' seqs: a plan that holds without
+    #: statistics. As a join, on tables never analysed (autovacuum off, or just after a bulk
+    #: load) PostgreSQL hashed the policy's whole factor state: 290 ms instead of 0.1 ms.
+    person_terms = (
+        "factor_terms t WHERE t.seq = ANY(ARRAY(SELECT seq FROM records WHERE person = ?)) "
+        "AND t.policy = ?"
+    )
+
     concurrent_writers = True
 
     def __init__(self, url: str, schema: str = DEFAULT_SCHEMA) -> None:

@@ -34,8 +34,10 @@ MOVE_OLD_TERMS = (
     "DROP TABLE factor_terms_old",
 )
 
-#: A person's (first parameter) terms under a policy (second).
-_PERSON_TERMS = (
+#: A person's (first parameter) terms under a policy (second), as ``t``: their records (the
+#: person index), then each record's terms (the key of factor_terms is led by seq, so that
+#: filings append to it). A store may phrase it otherwise (see ``PostgresStore``).
+PERSON_TERMS = (
     "records r JOIN factor_terms t ON t.seq = r.seq WHERE r.person = ? AND t.policy = ?"
 )
 
@@ -52,17 +54,14 @@ _QUERIES = {
     "disputes_of": "SELECT seq, opened, resolved FROM disputes WHERE person = ?",
     "policy_documents": "SELECT key, document FROM policies ORDER BY key",
     "policy_keys": "SELECT key FROM policies",
-    # a person's factor state: their records (the person index), then each record's terms
-    # (the key of factor_terms is led by seq, so that filings append to it)
     "term_rows": "SELECT t.factor, t.seq, t.occurred, t.expires, t.points "
-    f"FROM {_PERSON_TERMS} ORDER BY t.factor, t.seq",
+    "FROM {person_terms} ORDER BY t.factor, t.seq",
     # a person's registration (tag 0), factor state (1) and disputes (2) in one round trip
     "score_inputs": "SELECT 0, NULL, NULL, NULL, NULL, NULL FROM persons WHERE id = ? "
-    f"UNION ALL SELECT 1, t.factor, t.seq, t.occurred, t.expires, t.points FROM {_PERSON_TERMS} "
+    "UNION ALL SELECT 1, t.factor, t.seq, t.occurred, t.expires, t.points "
+    "FROM {person_terms} "
     "UNION ALL SELECT 2, NULL, seq, opened, resolved, NULL FROM disputes WHERE person = ? "
     "ORDER BY 1, 2, 3",
-    "terms_for": "SELECT r.person, t.factor, t.seq, t.occurred, t.expires, t.points "
-    f"FROM {_PERSON_TERMS} ORDER BY t.factor, t.seq",
 }
 
 
@@ -95,11 +94,15 @@ class SQLStore(Store):
     ``marker``; implements the reads both SQL stores share."""
 
     marker: ClassVar[str] = "?"
+    person_terms: ClassVar[str] = PERSON_TERMS
     _sql: ClassVar[dict[str, str]] = {}
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
-        cls._sql = {name: sql.replace("?", cls.marker) for name, sql in _QUERIES.items()}
+        cls._sql = {
+            name: sql.replace("{person_terms}", cls.person_terms).replace("?", cls.marker)
+            for name, sql in _QUERIES.items()
+        }
 
     @property
     def db(self) -> Any:  # pragma: no cover - each store opens its own
@@ -167,7 +170,7 @@ class SQLStore(Store):
         return (terms, disputes) if registered else None
 
     def terms_for(self, policy_key: str, person: str) -> pa.Table:
-        rows = self.db.execute(self._sql["terms_for"], (person, policy_key)).fetchall()
+        rows = [(person, *row) for row in self.term_rows(policy_key, person)]
         cols = list(zip(*rows, strict=True)) if rows else [[]] * len(TERM_SCHEMA)
         return pa.table(
             [pa.array(c, f.type) for c, f in zip(cols, TERM_SCHEMA, strict=True)],
