@@ -505,7 +505,8 @@ def test_terms_of_the_first_layout_are_moved_on_opening(make, tmp_path):
     for row in made.select(cols).to_pylist():
         store.db.execute(
             f"INSERT INTO factor_terms (policy, {', '.join(cols)}) VALUES ({marker}"
-            + f", {marker}" * len(cols) + ")",
+            + f", {marker}" * len(cols)
+            + ")",
             (POLICY, *row.values()),
         )
     store.close()

@@ -37,9 +37,7 @@ MOVE_OLD_TERMS = (
 #: A person's (first parameter) terms under a policy (second), as ``t``: their records (the
 #: person index), then each record's terms (the key of factor_terms is led by seq, so that
 #: filings append to it). A store may phrase it otherwise (see ``PostgresStore``).
-PERSON_TERMS = (
-    "records r JOIN factor_terms t ON t.seq = r.seq WHERE r.person = ? AND t.policy = ?"
-)
+PERSON_TERMS = "records r JOIN factor_terms t ON t.seq = r.seq WHERE r.person = ? AND t.policy = ?"
 
 #: The shared reads, with ``?`` for parameters (replaced by each store's marker).
 _QUERIES = {
