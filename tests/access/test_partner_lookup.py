@@ -24,7 +24,7 @@ from opencredit.access import (
     revoke_consent,
 )
 from opencredit.access.consents import live_consent
-from opencredit.access.inquiries import log_inquiry, log_inquiry_async
+from opencredit.access.inquiries import inquiry_values, log_inquiry, write_inquiry_async
 from opencredit.errors import InvalidIdentifier, UnknownName
 from opencredit.ledger.store import PERSON_SCHEMA
 from opencredit.registry import make_resident_id
@@ -341,7 +341,9 @@ def test_async_and_thread_callers_share_commits_and_lose_nothing(access_store):
         threads = loop.run_in_executor(None, from_threads)
         mine = await asyncio.gather(
             *(
-                log_inquiry_async(access_store, PEOPLE[1], PARTNER, "lending", f"a{i}", True, NOW)
+                write_inquiry_async(
+                    access_store, inquiry_values(PEOPLE[1], PARTNER, "lending", f"a{i}", True, NOW)
+                )
                 for i in range(60)
             )
         )

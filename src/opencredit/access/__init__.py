@@ -35,7 +35,14 @@ from opencredit.access.errors import (
     NotFound,
     ShareInvalid,
 )
-from opencredit.access.inquiries import Inquiry, inquiries_for, log_inquiry, log_inquiry_async
+from opencredit.access.inquiries import (
+    Inquiry,
+    inquiries_for,
+    inquiry_values,
+    log_inquiry,
+    write_inquiry,
+    write_inquiry_async,
+)
 from opencredit.access.keys import KeyInfo, authenticate, create_key, list_keys, revoke_key
 from opencredit.access.lookup import PartnerScore, Scorer, partner_lookup, partner_lookup_async
 from opencredit.access.reviews import (
@@ -94,10 +101,10 @@ __all__ = [
     "get_dispute",
     "grant_consent",
     "inquiries_for",
+    "inquiry_values",
     "list_keys",
     "live_consent",
     "log_inquiry",
-    "log_inquiry_async",
     "note_dispute",
     "open_dispute",
     "partner_lookup",
@@ -112,4 +119,6 @@ __all__ = [
     "shared_score",
     "shares_for",
     "showcase",
+    "write_inquiry",
+    "write_inquiry_async",
 ]

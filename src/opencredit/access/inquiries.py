@@ -63,13 +63,12 @@ def log_inquiry(
     reason: str = "",
 ) -> Inquiry:
     """Append one attempt to ``person``'s inquiry log (committed when this returns)."""
-    values = _values(person, partner, policy_key, purpose, granted, at, reason)
-    # Durable before the caller goes on; concurrent reads share one commit (access.group).
-    return Inquiry(id=store.group.insert(store.prepare(_INSERT), values), **values)
+    return write_inquiry(
+        store, inquiry_values(person, partner, policy_key, purpose, granted, at, reason)
+    )
 
 
-async def log_inquiry_async(
-    store: AccessStore,
+def inquiry_values(
     person: str,
     partner: str,
     policy_key: str,
@@ -77,21 +76,8 @@ async def log_inquiry_async(
     granted: bool,
     at: dt.datetime,
     reason: str = "",
-) -> Inquiry:
-    """:func:`log_inquiry` on an event loop: the commit is awaited, not blocked on."""
-    values = _values(person, partner, policy_key, purpose, granted, at, reason)
-    return Inquiry(id=await store.group.insert_async(store.prepare(_INSERT), values), **values)
-
-
-def _values(
-    person: str,
-    partner: str,
-    policy_key: str,
-    purpose: str,
-    granted: bool,
-    at: dt.datetime,
-    reason: str,
 ) -> dict:
+    """One attempt's row as stored: the ids checked, the texts cut to their columns."""
     return dict(
         person=person_id(person),
         partner=org_code(partner),
@@ -101,6 +87,17 @@ def _values(
         at=at,
         reason=reason[:400],
     )
+
+
+def write_inquiry(store: AccessStore, values: dict) -> Inquiry:
+    """Append :func:`inquiry_values` to the log, durable when this returns; concurrent
+    callers share one commit (``access.group``)."""
+    return Inquiry(id=store.group.insert(store.prepare(_INSERT), values), **values)
+
+
+async def write_inquiry_async(store: AccessStore, values: dict) -> Inquiry:
+    """:func:`write_inquiry` on an event loop: the commit is awaited, not blocked on."""
+    return Inquiry(id=await store.group.insert_async(store.prepare(_INSERT), values), **values)
 
 
 def inquiries_for(store: AccessStore, person: str) -> list[Inquiry]:

@@ -15,7 +15,7 @@ from typing import Any, Protocol
 
 from opencredit.access.consents import live_consent
 from opencredit.access.errors import AccessDenied
-from opencredit.access.inquiries import log_inquiry, log_inquiry_async
+from opencredit.access.inquiries import inquiry_values, write_inquiry, write_inquiry_async
 from opencredit.access.roles import Caller, Role
 from opencredit.access.store import AccessStore
 from opencredit.access.validate import person_id
@@ -70,7 +70,7 @@ def partner_lookup(
     steps = _lookup(store, scorer, caller, person, policy_id, purpose, today, now)
     inquiry = next(steps)
     while True:  # each step hands over an inquiry to log, durably, before it goes on
-        logged = log_inquiry(store, **inquiry)
+        logged = write_inquiry(store, inquiry)
         try:
             inquiry = steps.send(logged.id)
         except StopIteration as finished:
@@ -96,7 +96,7 @@ async def partner_lookup_async(
     steps = _lookup(store, scorer, caller, person, policy_id, purpose, today, now)
     inquiry = next(steps)
     while True:
-        logged = await log_inquiry_async(store, **inquiry)
+        logged = await write_inquiry_async(store, inquiry)
         try:
             inquiry = steps.send(logged.id)
         except StopIteration as finished:
@@ -113,8 +113,9 @@ def _lookup(
     today: dt.date,
     now: dt.datetime | None,
 ) -> Generator[dict[str, Any], int, PartnerScore]:
-    """The read as steps, written once for both drivers: yields each inquiry to log (the
-    driver logs it and sends back its id), then raises the refusal or returns the answer."""
+    """The read as steps, written once for both drivers: yields each inquiry to log (its
+    :func:`inquiry_values`; the driver writes it and sends back its id), then raises the
+    refusal or returns the answer."""
     if caller.role is not Role.PARTNER or caller.subject is None:
         raise AccessDenied(f"only partners read scores through a consent; you are {caller.role}")
     person = person_id(person)
@@ -122,15 +123,7 @@ def _lookup(
     at = now or dt.datetime.now(dt.UTC)
 
     def inquiry(policy_key: str, granted: bool, reason: str = "") -> dict[str, Any]:
-        return dict(
-            person=person,
-            partner=partner,
-            policy_key=policy_key,
-            purpose=purpose,
-            granted=granted,
-            at=at,
-            reason=reason,
-        )
+        return inquiry_values(person, partner, policy_key, purpose, granted, at, reason)
 
     try:
         policy = scorer.policy(policy_id)
