@@ -18,13 +18,13 @@ from hypothesis import strategies as st
 from sqlalchemy import bindparam, func, select
 
 import opencredit.access.store as store_module
-from opencredit.access import AccessStore, inquiries_for, log_inquiry
+from opencredit.access import AccessStore, inquiries_for, inquiry_values, write_inquiry
 from opencredit.access.group import GroupCommit
 from opencredit.access.tables import inquiries
 
 AT = dt.datetime(2026, 6, 1, 12, tzinfo=dt.UTC)
 COLUMNS = ("person", "partner", "policy_key", "purpose", "granted", "at", "reason")
-INSERT = (  # as log_inquiry's
+INSERT = (  # as write_inquiry's
     inquiries.insert()
     .values({c: bindparam(c, type_=inquiries.c[c].type) for c in COLUMNS})
     .returning(inquiries.c.id)
@@ -65,7 +65,9 @@ def test_concurrent_inserts_share_commits_and_each_gets_its_own_row(access_store
     n = 60
 
     def one(i: int):
-        inquiry = log_inquiry(access_store, PEOPLE[i % 3], PARTNER, "lending", f"p{i}", True, AT)
+        inquiry = write_inquiry(
+            access_store, inquiry_values(PEOPLE[i % 3], PARTNER, "lending", f"p{i}", True, AT)
+        )
         # Returned only after the commit that holds it: another connection sees it now.
         with access_store.read() as conn:
             seen = conn.execute(
@@ -129,7 +131,9 @@ def _log_many(url: str, worker: int, n: int) -> None:
     store = AccessStore(url)
     try:
         for i in range(n):
-            log_inquiry(store, PEOPLE[0], PARTNER, "lending", f"w{worker}-{i}", True, AT)
+            write_inquiry(
+                store, inquiry_values(PEOPLE[0], PARTNER, "lending", f"w{worker}-{i}", True, AT)
+            )
     finally:
         store.close()
 
@@ -185,7 +189,9 @@ def test_the_writer_lock_is_reentrant_and_shared_across_stores(tmp_path: Path):
 def test_one_caller_at_a_time_is_one_transaction_each(access_store):
     before = access_store.group.groups
     for _ in range(3):
-        log_inquiry(access_store, PEOPLE[0], PARTNER, "lending", "lending", True, AT)
+        write_inquiry(
+            access_store, inquiry_values(PEOPLE[0], PARTNER, "lending", "lending", True, AT)
+        )
     assert access_store.group.groups == before + 3
 
 
@@ -197,12 +203,12 @@ def test_postgres_group_writes_on_its_own_connection_and_replaces_a_broken_one(
     it, replaces it and logs."""
     store = postgres_access_store
     monkeypatch.setattr(store_module, "GROUP_IDLE_PING_SECONDS", 0.0)  # idle: any pause
-    first = log_inquiry(store, PEOPLE[0], PARTNER, "lending", "one", True, AT)
+    first = write_inquiry(store, inquiry_values(PEOPLE[0], PARTNER, "lending", "one", True, AT))
     conn = store._group_connection
     assert conn is not None and conn.autocommit
     with store.write() as other:  # the server ends the group's session (a restart, say)
         other.exec_driver_sql(f"SELECT pg_terminate_backend({conn.info.backend_pid})")
-    second = log_inquiry(store, PEOPLE[0], PARTNER, "lending", "two", True, AT)
+    second = write_inquiry(store, inquiry_values(PEOPLE[0], PARTNER, "lending", "two", True, AT))
     assert store._group_connection is not conn  # replaced
     logged = {i.id: i.purpose for i in inquiries_for(store, PEOPLE[0])}
     assert logged[first.id] == "one" and logged[second.id] == "two"

@@ -24,7 +24,7 @@ from opencredit.access import (
     revoke_consent,
 )
 from opencredit.access.consents import live_consent
-from opencredit.access.inquiries import inquiry_values, log_inquiry, write_inquiry_async
+from opencredit.access.inquiries import inquiry_values, write_inquiry, write_inquiry_async
 from opencredit.errors import InvalidIdentifier, UnknownName
 from opencredit.ledger.store import PERSON_SCHEMA
 from opencredit.registry import make_resident_id
@@ -157,8 +157,12 @@ def test_a_malformed_resident_id_is_refused_before_logging(access_store, scorer,
 def test_the_inquiry_log_is_per_person_newest_first(access_store):
     at = [NOW + dt.timedelta(minutes=m) for m in range(3)]
     for when in at:
-        log_inquiry(access_store, PEOPLE[0], PARTNER, "lending@1", "lending", True, when)
-    log_inquiry(access_store, PEOPLE[1], PARTNER, "lending@1", "lending", False, NOW, "x")
+        write_inquiry(
+            access_store, inquiry_values(PEOPLE[0], PARTNER, "lending@1", "lending", True, when)
+        )
+    write_inquiry(
+        access_store, inquiry_values(PEOPLE[1], PARTNER, "lending@1", "lending", False, NOW, "x")
+    )
     assert [i.at for i in inquiries_for(access_store, PEOPLE[0])] == at[::-1]
     assert len(inquiries_for(access_store, PEOPLE[1])) == 1
 
@@ -328,8 +332,9 @@ def test_async_and_thread_callers_share_commits_and_lose_nothing(access_store):
             return list(
                 pool.map(
                     lambda i: (
-                        log_inquiry(
-                            access_store, PEOPLE[1], PARTNER, "lending", f"t{i}", True, NOW
+                        write_inquiry(
+                            access_store,
+                            inquiry_values(PEOPLE[1], PARTNER, "lending", f"t{i}", True, NOW),
                         ).id
                     ),
                     range(40),

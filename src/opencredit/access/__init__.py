@@ -39,7 +39,6 @@ from opencredit.access.inquiries import (
     Inquiry,
     inquiries_for,
     inquiry_values,
-    log_inquiry,
     write_inquiry,
     write_inquiry_async,
 )
@@ -104,7 +103,6 @@ __all__ = [
     "inquiry_values",
     "list_keys",
     "live_consent",
-    "log_inquiry",
     "note_dispute",
     "open_dispute",
     "partner_lookup",

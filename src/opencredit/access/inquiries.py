@@ -52,22 +52,6 @@ _INSERT = (
 )
 
 
-def log_inquiry(
-    store: AccessStore,
-    person: str,
-    partner: str,
-    policy_key: str,
-    purpose: str,
-    granted: bool,
-    at: dt.datetime,
-    reason: str = "",
-) -> Inquiry:
-    """Append one attempt to ``person``'s inquiry log (committed when this returns)."""
-    return write_inquiry(
-        store, inquiry_values(person, partner, policy_key, purpose, granted, at, reason)
-    )
-
-
 def inquiry_values(
     person: str,
     partner: str,
@@ -90,8 +74,8 @@ def inquiry_values(
 
 
 def write_inquiry(store: AccessStore, values: dict) -> Inquiry:
-    """Append :func:`inquiry_values` to the log, durable when this returns; concurrent
-    callers share one commit (``access.group``)."""
+    """Append one attempt (its :func:`inquiry_values`) to the person's inquiry log, durable
+    when this returns; concurrent callers share one commit (``access.group``)."""
     return Inquiry(id=store.group.insert(store.prepare(_INSERT), values), **values)
 
 
