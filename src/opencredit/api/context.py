@@ -61,7 +61,7 @@ class Context:
     def close(self) -> None:
         """Close the stores."""
         self.workspace.close()
-        self.access.engine.dispose()
+        self.access.close()
 
 
 #: Host names that are this machine.
