@@ -26,8 +26,7 @@ from sqlalchemy.sql import ClauseElement
 from opencredit.access.group import GroupCommit
 from opencredit.access.prepared import Prepared
 from opencredit.access.tables import metadata
-from opencredit.ledger.backends import DEFAULT_SCHEMA, split_schema
-from opencredit.ledger.postgres_store import lock_key
+from opencredit.ledger.backends import DEFAULT_SCHEMA, lock_key, split_schema
 from opencredit.perthread import PerThread
 
 try:

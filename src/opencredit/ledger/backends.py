@@ -7,6 +7,7 @@ PostgreSQL store, in schema ``opencredit`` unless the URL adds ``?schema=NAME``.
 
 from __future__ import annotations
 
+import hashlib
 import importlib
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
@@ -15,6 +16,14 @@ from opencredit.ledger.store import Store
 
 #: The PostgreSQL schema of a deployment (ledger and access tables) whose URL names none.
 DEFAULT_SCHEMA = "opencredit"
+
+
+def lock_key(purpose: str, schema: str) -> int:
+    """A stable signed 64-bit PostgreSQL advisory lock key for one purpose in one schema
+    (the ledger's and the access tables' stores take the same ``"schema"`` lock)."""
+    digest = hashlib.blake2b(f"opencredit:{purpose}:{schema}".encode(), digest_size=8).digest()
+    return int.from_bytes(digest, "big", signed=True)
+
 
 #: URL scheme -> "module:Class" of the store it opens.
 BACKENDS: dict[str, str] = {

@@ -11,7 +11,6 @@ processes file at once.
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import re
 import threading
 from collections.abc import Callable, Iterable, Iterator
@@ -25,7 +24,7 @@ from psycopg import pq, sql
 
 from opencredit.clock import from_days, to_days
 from opencredit.errors import ConcurrentFiling, LedgerError
-from opencredit.ledger.backends import DEFAULT_SCHEMA
+from opencredit.ledger.backends import DEFAULT_SCHEMA, lock_key
 from opencredit.ledger.records import Record
 from opencredit.ledger.sql_store import (
     MOVE_OLD_TERMS,
@@ -122,12 +121,6 @@ _STORED_PERSONS = pa.schema(
     [f.with_type(pa.int32()) if f.name == "birth_date" else f for f in PERSON_SCHEMA]
 )
 _COPY_ROWS = 200_000  # rows per CSV chunk sent to COPY
-
-
-def lock_key(purpose: str, schema: str) -> int:
-    """A stable signed 64-bit advisory lock key for one purpose in one schema."""
-    digest = hashlib.blake2b(f"opencredit:{purpose}:{schema}".encode(), digest_size=8).digest()
-    return int.from_bytes(digest, "big", signed=True)
 
 
 #: Those of a JSON list of ids that are not registered: one primary-key probe each (the
