@@ -110,15 +110,14 @@ class _WriterLock:
             self._fd = None
 
 
-def _move_from_default_schema(conn: Connection, schema: str) -> list[str]:
+def _move_from_default_schema(conn: Connection, schema: str) -> None:
     """Move the access tables that earlier versions made in the connection's default schema
     (``public``) when the URL named no schema, to ``schema``, where the ledger is: only if
     ``schema`` has none of them yet and the default schema has ``api_keys`` and
-    ``inquiries`` (so another application's tables of a common name are left alone).
-    Returns the tables moved."""
+    ``inquiries`` (so another application's tables of a common name are left alone)."""
     current = conn.execute(text("SELECT current_schema()")).scalar()
     if current is None or current == schema:
-        return []
+        return
     names = [t.name for t in metadata.sorted_tables]
 
     def present(where: str) -> set[str]:
@@ -130,12 +129,11 @@ def _move_from_default_schema(conn: Connection, schema: str) -> list[str]:
 
     old = present(current)
     if present(schema) or not {"api_keys", "inquiries"} <= old:
-        return []
-    moved = [name for name in names if name in old]
-    for name in moved:
-        conn.execute(text(f'ALTER TABLE "{current}"."{name}" SET SCHEMA "{schema}"'))
+        return
+    for name in names:
+        if name in old:
+            conn.execute(text(f'ALTER TABLE "{current}"."{name}" SET SCHEMA "{schema}"'))
     log.warning("moved the access tables from schema %s to %s, the ledger's", current, schema)
-    return moved
 
 
 class AccessStore:

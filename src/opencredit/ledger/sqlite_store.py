@@ -33,6 +33,7 @@ from opencredit.ledger.store import (
 )
 from opencredit.perthread import PerThread
 
+#: Run one statement at a time, split at ";" (see _create_tables): no ";" inside one.
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS persons (
