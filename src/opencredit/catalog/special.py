@@ -1,4 +1,5 @@
-"""Special-category data: what opencredit refuses to record or score (DESIGN.md principle 5).
+"""Special-category data: what opencredit refuses to record or score (principle 5 of
+docs/principles.md).
 
 The check works on names (record kinds, purchase categories, policy fields): a name is split
 into words and each word is compared with word stems that reveal a special category. It is a
@@ -123,7 +124,7 @@ def refuse_special(name: str, what: str) -> None:
     if category is not None:
         raise RefusedData(
             f"{what} {name!r} is refused: it reveals {category}, special-category data that "
-            "opencredit never records or scores (DESIGN.md principle 5; GDPR Art. 9)"
+            "opencredit never records or scores (docs/principles.md, principle 5; GDPR Art. 9)"
         )
 
 

@@ -3,7 +3,7 @@
 A policy names its score range, a base, bands (named ranges covering the range), the purposes
 a partner may read it for, and factors. Each factor sums points from records of some kinds
 (optionally only some purchase categories), fading by a half-life, clipped to [min, max].
-The semantics are in DESIGN.md ("Reference scoring semantics") and
+The semantics are in docs/scoring.md and
 :mod:`opencredit.scoring.reference`.
 """
 
@@ -161,7 +161,7 @@ def _refuse_attribute(name: str, what: str) -> None:
     if attribute is not None:
         raise RefusedData(
             f"{what} {name!r} refers to the person attribute {attribute!r}: policies score "
-            "conduct records only, never age, sex or region (DESIGN.md principle 4)"
+            "conduct records only, never age, sex or region (docs/principles.md, principle 4)"
         )
 
 
