@@ -14,7 +14,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pyarrow as pa
-import pyarrow.parquet as pq
 
 from opencredit.clock import today
 from opencredit.errors import OpenCreditError, PoliciesChanged, UnknownName
@@ -152,17 +151,23 @@ class Workspace:
 
     # registry and ledger -------------------------------------------------------------------
     def register_persons(self, path: str | Path) -> int:
-        """Register the persons in a Parquet file (id, region, birth_date, sex)."""
-        return self.store.add_persons(pq.read_table(path))
+        """Register the persons in a Parquet file (id, region, birth_date, sex), checked whole."""
+        from opencredit.registry.persons_file import read_persons
+
+        return self.store.add_persons(read_persons(path))
 
     def register_provider(self, code: str, name: str, domains: Iterable[str]) -> Organisation:
         """Register (or re-license) a data provider for some domains."""
         from opencredit.catalog import Domain
         from opencredit.registry import parse_org_code
 
-        org = Organisation(
-            parse_org_code(code).value, name, tuple(Domain(d).value for d in domains)
-        )
+        known = [d.value for d in Domain]
+        licensed = tuple(str(d) for d in domains)
+        unknown = [d for d in licensed if d not in known]
+        if unknown or not licensed:
+            what = f"no domain {unknown[0]!r}" if unknown else "no domain given"
+            raise UnknownName(f"{what}; expected one or more of {', '.join(known)}")
+        org = Organisation(parse_org_code(code).value, name, licensed)
         self.store.add_organisation(org)
         return org
 

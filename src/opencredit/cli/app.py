@@ -10,6 +10,7 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
+from opencredit.catalog import Domain
 from opencredit.cli.group import OpenCreditGroup, set_shared, state
 from opencredit.workspace import Workspace, data_dir_from_env
 
@@ -47,6 +48,16 @@ AsOfOpt = Annotated[
     dt.datetime | None,
     typer.Option("--as-of", formats=["%Y-%m-%d"], help="Score as of this date [default: today]."),
 ]
+
+SeedOpt = Annotated[int, typer.Option(min=0, max=2**63 - 1, help="Random seed")]
+#: Exit status of `ingest --partial` when rows were left out (the report says how many).
+EXIT_PARTIAL = 3
+#: The largest nation `generate` makes: a country's population (1.4 billion, the scale target).
+MAX_NATION = 1_400_000_000
+#: The largest nation the demo files and scores on one machine.
+MAX_DEMO = 10_000_000
+#: The most years of history `generate` makes.
+MAX_YEARS = 50
 
 
 def _as_of(value: dt.datetime | None) -> dt.date | None:
@@ -101,11 +112,13 @@ def add_persons(
 def add_provider(
     code: Annotated[str, typer.Argument(help="Unified Social Credit Code (18 characters)")],
     name: Annotated[str, typer.Option(help="The organisation's name")],
-    domain: Annotated[list[str], typer.Option(help="A licensed domain (repeatable)")],
+    domain: Annotated[
+        list[Domain], typer.Option(help="A licensed domain (repeatable)", case_sensitive=False)
+    ],
 ) -> None:
     """Register a data provider licensed to file records in some domains."""
     with _open() as ws:
-        org = ws.register_provider(code, name, domain)
+        org = ws.register_provider(code, name, [d.value for d in domain])
         console.print(f"registered {org.name} ({org.code}) for {', '.join(org.domains)}")
 
 
@@ -121,7 +134,11 @@ def ingest(
         ),
     ] = False,
 ) -> None:
-    """Validate and file a provider's records; a bad row rejects the file unless --partial."""
+    """Validate and file a provider's records; a bad row rejects the file unless --partial.
+
+    Exit status 0: every row filed (or a duplicate); 1: the file was rejected, nothing
+    written; 3: with --partial, the good rows were filed and the bad ones left out.
+    """
     from opencredit.cli import render
     from opencredit.cli.progress import spinner
 
@@ -131,6 +148,8 @@ def ingest(
         render.ingest_report(report, console, ws.data_dir / "rejections")
     if report.rejected_whole:
         raise typer.Exit(1)
+    if report.bad_rows:
+        raise typer.Exit(EXIT_PARTIAL)
 
 
 @app.command()
@@ -275,10 +294,10 @@ def policy_install(file: Annotated[Path, typer.Argument(help="Policy TOML file")
 
 @app.command()
 def generate(
-    persons: Annotated[int, typer.Option(help="How many persons")] = 100_000,
-    out: Annotated[Path | None, typer.Option(help="Output folder [default: DATA/nation]")] = None,
-    seed: Annotated[int, typer.Option(help="Random seed")] = 2015,
-    years: Annotated[int, typer.Option(help="Years of history")] = 3,
+    persons: Annotated[int, typer.Option(min=1, max=MAX_NATION, help="How many persons")] = 100_000,
+    out: Annotated[Path | None, typer.Option(help="Output folder (default: DATA/nation)")] = None,
+    seed: SeedOpt = 2015,
+    years: Annotated[int, typer.Option(min=1, max=MAX_YEARS, help="Years of history")] = 3,
     as_of: AsOfOpt = None,
 ) -> None:
     """Generate a synthetic nation (persons, providers, records) as Parquet files."""
@@ -294,8 +313,10 @@ def generate(
 
 @app.command()
 def demo(
-    persons: Annotated[int, typer.Option(help="How many persons")] = 100_000,
-    seed: Annotated[int, typer.Option(help="Random seed")] = 2015,
+    persons: Annotated[
+        int, typer.Option(min=1, max=MAX_DEMO, help="How many persons (a small nation is quick)")
+    ] = 100_000,
+    seed: SeedOpt = 2015,
 ) -> None:
     """Generate a nation, file its records, score it under three policies, explain a score."""
     from opencredit.cli.demo import run_demo
