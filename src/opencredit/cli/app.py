@@ -49,6 +49,8 @@ AsOfOpt = Annotated[
     typer.Option("--as-of", formats=["%Y-%m-%d"], help="Score as of this date [default: today]."),
 ]
 
+#: A file the command reads: it must exist and be a readable file (checked before anything runs).
+INPUT_FILE = {"exists": True, "dir_okay": False, "readable": True}
 SeedOpt = Annotated[int, typer.Option(min=0, max=2**63 - 1, help="Random seed")]
 #: Exit status of `ingest --partial` when rows were left out (the report says how many).
 EXIT_PARTIAL = 3
@@ -100,7 +102,9 @@ def init() -> None:
 
 @registry_app.command("add-persons")
 def add_persons(
-    file: Annotated[Path, typer.Argument(help="Parquet: id, region, birth_date, sex")],
+    file: Annotated[
+        Path, typer.Argument(help="Parquet: id, region, birth_date, sex", **INPUT_FILE)
+    ],
 ) -> None:
     """Register the persons listed in a Parquet file."""
     with _open() as ws:
@@ -124,7 +128,9 @@ def add_provider(
 
 @app.command()
 def ingest(
-    file: Annotated[Path, typer.Argument(help="CSV, JSON Lines or Parquet file of records")],
+    file: Annotated[
+        Path, typer.Argument(help="CSV, JSON Lines or Parquet file of records", **INPUT_FILE)
+    ],
     provider: Annotated[str, typer.Option(help="The filing organisation's code")],
     partial: Annotated[
         bool,
@@ -247,7 +253,9 @@ def rebuild(
 
 
 @policy_app.command("lint")
-def policy_lint(files: Annotated[list[Path], typer.Argument(help="Policy TOML files")]) -> None:
+def policy_lint(
+    files: Annotated[list[Path], typer.Argument(help="Policy TOML files", **INPUT_FILE)],
+) -> None:
     """Check policies: errors for refused data, warnings for legal and design risks."""
     from opencredit.policies.lint import lint_policy_file, print_report
 
@@ -266,7 +274,10 @@ def policy_list() -> None:
     with _open() as ws:
         for key, p in sorted(ws.policies.items()):
             console.print(
-                f"{key:20} {p.name}  range {p.low}-{p.high}, purposes: {', '.join(p.purposes)}"
+                f"{key:20} {p.name}  range {p.low}-{p.high}, purposes: {', '.join(p.purposes)}",
+                highlight=False,
+                markup=False,
+                soft_wrap=True,
             )
 
 
@@ -275,11 +286,15 @@ def policy_show(policy: Annotated[str, typer.Argument(help="Policy id or id@vers
     """Print an installed policy's published document."""
     with _open() as ws:
         p = ws.policy(policy)
-        console.print(ws.store.policy_documents()[p.key], markup=False, highlight=False)
+        console.print(
+            ws.store.policy_documents()[p.key], markup=False, highlight=False, soft_wrap=True
+        )
 
 
 @policy_app.command("install")
-def policy_install(file: Annotated[Path, typer.Argument(help="Policy TOML file")]) -> None:
+def policy_install(
+    file: Annotated[Path, typer.Argument(help="Policy TOML file", **INPUT_FILE)],
+) -> None:
     """Install a policy (it must lint without errors) and build its factor state."""
     from opencredit.policies.lint import lint_policy_file, print_report
 
@@ -325,8 +340,10 @@ def demo(
 
 
 def _access():
+    """The access store (keys, consents...) of the data directory, which must exist."""
     from opencredit.access import AccessStore, access_url
 
+    _open().close()  # no data directory (or database): say so, rather than make one
     return AccessStore(state.database_url or access_url(data_dir_from_env(state.data)))
 
 
@@ -374,6 +391,8 @@ def keys_list() -> None:
             console.print(
                 f"{k.key_id}  {k.role:16} {k.subject or '-':18}  {state_:18} {k.label}",
                 highlight=False,
+                markup=False,
+                soft_wrap=True,
             )
     finally:
         store.close()
@@ -395,7 +414,7 @@ def keys_revoke(key_id: Annotated[str, typer.Argument(help="The key id")]) -> No
 @app.command()
 def serve(
     host: Annotated[str, typer.Option(help="Interface to listen on")] = "127.0.0.1",
-    port: Annotated[int, typer.Option(help="Port")] = 8000,
+    port: Annotated[int, typer.Option(min=1, max=65535, help="Port")] = 8000,
     workers: Annotated[
         int,
         typer.Option(

@@ -152,10 +152,12 @@ def distribution(policy: Policy, scores: pa.Table, bins: int = 12, width: int = 
     values = scores.column("score").to_numpy()
     n = len(values)
     hist = Table(
-        title=f"{policy.name} [{policy.key}]: {n:,} persons, mean "
-        f"{values.mean():.0f}, median {np.median(values):.0f}"
-        if n
-        else f"{policy.key}: no scores",
+        title=Text(  # plain text: "[lending@1]" is not markup
+            f"{policy.name} [{policy.key}]: {n:,} persons, mean "
+            f"{values.mean():.0f}, median {np.median(values):.0f}"
+            if n
+            else f"{policy.key}: no scores"
+        ),
         title_justify="left",
         show_header=False,
         box=None,
