@@ -245,7 +245,7 @@ def rebuild(
     from opencredit.cli.progress import steps
 
     with _open() as ws:
-        chosen = policy or list(ws.policies)
+        chosen = [ws.policy(p).key for p in policy] if policy else list(ws.policies)
         with steps("rebuilding scores", len(chosen), state.quiet) as advance:
             results = ws.rebuild(_as_of(as_of), chosen, state=state_, progress=advance)
         for r in results:
