@@ -89,6 +89,7 @@ def bad_values(verb: str, param: Any, tmp_path: Path) -> list[str]:
         "years": [*NONSENSE_NUMBERS, "0"],
         "port": [*NONSENSE_NUMBERS, "0", "70000"],
         "workers": [*NONSENSE_NUMBERS, "0"],
+        "host": ["no such host.invalid", "999.1.1.1"],
     }
     if param.name in by_name:
         return by_name[param.name]

@@ -106,6 +106,20 @@ def happy_ingest(demo: Demo, tmp_path: Path) -> None:
     # the same file again: duplicates, nothing new
     out = ok(invoke("ingest", good, "--provider", demo.bank, "--data", demo.data, "-q"))
     assert "0 records" in out and "2 duplicates skipped" in out
+    # one bad row: the whole file is rejected (status 1), or with --partial the good rows
+    # are filed and the status is 3
+    mixed = tmp_path / "mixed.csv"
+    mixed.write_text(
+        "person,kind,occurred,value,category,ref\n"
+        f"{demo.person},loan_repaid,2025-01-04,,,cli-3\n"
+        f"{demo.person},payment_missed,2025-01-05,-4,,cli-4\n"
+    )
+    rejected = invoke("ingest", mixed, "--provider", demo.bank, "--data", demo.data, "-q")
+    assert rejected.exit_code == 1 and "rejected" in rejected.stdout
+    assert "nothing was written" in rejected.stdout
+    partial = invoke("ingest", mixed, "--partial", "--provider", demo.bank, "--data", demo.data)
+    assert partial.exit_code == 3, (partial.stdout, partial.stderr)
+    assert "1 records" in partial.stdout and "1 bad rows rejected" in partial.stdout
 
 
 def happy_registry_add_persons(demo: Demo, tmp_path: Path) -> None:

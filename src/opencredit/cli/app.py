@@ -12,6 +12,7 @@ from rich.console import Console
 
 from opencredit.catalog import Domain
 from opencredit.cli.group import OpenCreditGroup, set_shared, state
+from opencredit.errors import OpenCreditError
 from opencredit.workspace import Workspace, data_dir_from_env
 
 app = typer.Typer(
@@ -426,10 +427,19 @@ def serve(
     access_log: Annotated[bool, typer.Option(help="Log every request (off with --quiet)")] = True,
 ) -> None:
     """Serve the HTTP API (OpenAPI at /openapi.json, docs at /docs) over the data directory."""
+    import socket
+
     import uvicorn
 
     from opencredit.api.settings import Settings
 
+    try:  # a host that cannot be listened on: say so now, in one line
+        socket.getaddrinfo(host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
+    except OSError as exc:
+        raise OpenCreditError(
+            f"--host {host!r}: cannot listen there ({exc.strerror or exc}); expected an "
+            "address of this machine, such as 127.0.0.1 or 0.0.0.0"
+        ) from None
     settings = Settings(data=data_dir_from_env(state.data), database_url=state.database_url)
     Workspace(settings.data, database_url=settings.database_url).close()  # fail early, clearly
     # Each worker builds the app from the environment, so pass the settings through it.
