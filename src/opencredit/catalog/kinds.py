@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import StrEnum
 
-from opencredit.catalog.special import refuse_special
+from opencredit.catalog.special import read_name, refuse_name, refuse_special
 from opencredit.errors import UnknownName
 
 
@@ -180,8 +180,10 @@ def get_kind(kind_id: str) -> RecordKind:
     """The kind named ``kind_id``; refuses special-category names and lists known kinds."""
     kind = KINDS_BY_ID.get(kind_id)
     if kind is None:
-        refuse_special(kind_id, "record kind")
+        refuse_name(kind_id, "record kind")
+        doubts = "".join(f" ({doubt})" for doubt in read_name(kind_id).doubts)
         raise UnknownName(
-            f"unknown record kind {kind_id!r}; expected one of: {', '.join(sorted(KINDS_BY_ID))}"
+            f"unknown record kind {kind_id!r}{doubts}; expected one of: "
+            f"{', '.join(sorted(KINDS_BY_ID))}"
         )
     return kind
