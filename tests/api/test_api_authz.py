@@ -123,7 +123,7 @@ def fresh_consent(w: World, s: Shared, fresh: bool) -> Req:
     if not fresh:
         return Req(f"/me/consents/{s.consent_b}")  # any id: the guard comes first
     c = access.grant_consent(
-        w.ctx.access, PERSON_A, ORG_Q, w.ws.policy("lending"), "lending", UNTIL, TODAY
+        w.ctx.access, w.ws, PERSON_A, ORG_Q, "lending", "lending", UNTIL, TODAY
     )
     return Req(f"/me/consents/{c.id}")
 
@@ -131,7 +131,9 @@ def fresh_consent(w: World, s: Shared, fresh: bool) -> Req:
 def fresh_share(w: World, s: Shared, fresh: bool) -> Req:
     if not fresh:
         return Req(f"/me/shares/{s.share_b}")
-    share = access.create_share(w.ctx.access, w.ctx.secret, PERSON_A, "lending@1", UNTIL, TODAY)
+    share = access.create_share(
+        w.ctx.access, w.ctx.secret, w.ws, PERSON_A, "lending@1", UNTIL, TODAY
+    )
     return Req(f"/me/shares/{share.id}")
 
 
@@ -437,16 +439,18 @@ CELLS = [
 def shared(world: World) -> Shared:
     """The objects of other persons and organisations that the matrix points at."""
     ctx, store = world.ctx, world.ws.store
-    lending = world.ws.policy("lending")
+    ws = world.ws
     s = Shared()
     s.share_token = access.create_share(
-        ctx.access, ctx.secret, PERSON_A, "lending@1", UNTIL, TODAY
+        ctx.access, ctx.secret, ws, PERSON_A, "lending@1", UNTIL, TODAY
     ).token
     s.consent_b = access.grant_consent(
-        ctx.access, PERSON_B, ORG_Q, lending, "lending", UNTIL, TODAY
+        ctx.access, ws, PERSON_B, ORG_Q, "lending", "lending", UNTIL, TODAY
     ).id
-    s.share_b = access.create_share(ctx.access, ctx.secret, PERSON_B, "lending@1", UNTIL, TODAY).id
-    access.grant_consent(ctx.access, PERSON_A, ORG_P, lending, "lending", UNTIL, TODAY)
+    s.share_b = access.create_share(
+        ctx.access, ctx.secret, ws, PERSON_B, "lending@1", UNTIL, TODAY
+    ).id
+    access.grant_consent(ctx.access, ws, PERSON_A, ORG_P, "lending", "lending", UNTIL, TODAY)
     s.a_record = world.seq["A_repaid"]
     s.dispute_of_t = access.open_dispute(
         store, ctx.access, PERSON_A, world.seq["A_speeding"], "not my car", TODAY
