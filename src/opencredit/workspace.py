@@ -12,22 +12,26 @@ import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pyarrow as pa
 import pyarrow.parquet as pq
 
 from opencredit.clock import today
-from opencredit.errors import OpenCreditError, PoliciesChanged, UnknownName
+from opencredit.errors import OpenCreditError, PoliciesChanged, PolicyError, UnknownName
 from opencredit.ledger.backends import open_store
 from opencredit.ledger.files import RawRows, read_rows
 from opencredit.ledger.ingest import IngestReport, ingest_rows
 from opencredit.ledger.records import Dispute
 from opencredit.ledger.store import Organisation, Store
-from opencredit.policies.model import Policy, load_policy, parse_policy, published_policies
+from opencredit.policies.model import PUBLISHED_DIR, Policy, parse_policy
 from opencredit.scoring.batch import DISPUTE_SCHEMA, score_population
 from opencredit.scoring.explain import WhatIf, explain, what_if
 from opencredit.scoring.incremental import IncrementalEngine
 from opencredit.scoring.reference import ScoreResult
+
+if TYPE_CHECKING:
+    from opencredit.access.roles import Caller
 
 DEFAULT_DATA_DIR = "opencredit-data"
 #: How often, at most, a long-lived workspace (a server's) asks the store whether another
@@ -51,6 +55,20 @@ class RebuildResult:
     as_of: dt.date
     up_to: int
     scores: pa.Table
+
+
+@dataclass(frozen=True, slots=True)
+class Installed:
+    """What an install did: the policy, and whether it is new (False: the very same document
+    was installed already, and nothing changed)."""
+
+    policy: Policy
+    new: bool
+
+    @property
+    def key(self) -> str:
+        """The policy's ``id@version``."""
+        return self.policy.key
 
 
 class Workspace:
@@ -81,8 +99,8 @@ class Workspace:
     ) -> Workspace:
         """Create the data directory and install the published policies."""
         ws = cls(data_dir, create=True, database_url=database_url)
-        for policy in published_policies():
-            ws.install_policy(policy)
+        for path in sorted(PUBLISHED_DIR.glob("*.toml")):
+            ws.install_policy(path)
         return ws
 
     def close(self) -> None:
@@ -114,25 +132,48 @@ class Workspace:
             self._policies, self._policies_checked = policies, now
         return policies
 
-    def install_policy(self, policy: Policy | str | Path) -> Policy:
-        """Install a policy (a model, or a TOML file) and build its factor state."""
-        if isinstance(policy, Policy):
-            from opencredit.policies.model import PUBLISHED_DIR
-
-            path = PUBLISHED_DIR / f"{policy.id}.toml"
+    def install_policy(self, path: str | Path, *, publisher: Caller | None = None) -> Installed:
+        """Install the policy document at ``path`` (see :meth:`publish_policy`)."""
+        path = Path(path)
+        try:
             document = path.read_text(encoding="utf-8")
-        else:
-            document = Path(policy).read_text(encoding="utf-8")
-            policy = load_policy(policy)
+        except (OSError, UnicodeDecodeError) as exc:
+            raise PolicyError(f"{path}: cannot read the policy: {exc}") from exc
+        return self.publish_policy(document, str(path), publisher=publisher)
+
+    def publish_policy(
+        self, document: str, source: str = "<policy>", *, publisher: Caller | None = None
+    ) -> Installed:
+        """Install a policy document and build its factor state; the path every install
+        takes (the CLI's, the API's, :meth:`init`'s).
+
+        Refused, with nothing written: a document with any error ``policy lint`` reports
+        (:class:`PolicyError`); a publisher other than the policy's owner or an admin, a
+        changed document under an installed ``id@version``, and a version naming another
+        owner than the id's earlier versions (:func:`opencredit.access.publishing.
+        check_publication`). ``publisher`` is the authenticated caller, or None for the
+        operator (the CLI). The very same document installed again is a no-op
+        (``Installed.new`` is False). What is stored is ``document`` itself, as validated."""
+        from opencredit.access.publishing import check_publication
+        from opencredit.policies.lint import lint_policy_text
+
+        report = lint_policy_text(document, source)
+        if not report.ok or report.policy is None:
+            found = "; ".join(f"{f.field}: {f.message}" for f in report.errors)
+            raise PolicyError(f"{source}: refused, `policy lint` finds errors: {found}")
+        policy = report.policy
         engine = self.engine()
+
+        def admit(installed: dict[str, str]) -> None:  # in the install's transaction
+            check_publication(policy, document, installed, publisher)
 
         def state() -> pa.Table:  # read inside the install's transaction: a consistent ledger
             return engine.state_of(policy, self.ledger())
 
         # the policy and its factor state appear together, and filings wait meanwhile
-        if self.store.install_policy(policy.key, document, terms=state):
-            self._policies = None
-        return policy
+        new = self.store.install_policy(policy.key, document, terms=state, admit=admit)
+        self._policies = None  # read again: another process may have installed it, or others
+        return Installed(policy, new)
 
     def policy(self, name: str) -> Policy:
         """An installed policy by ``id@version``, or by ``id`` for its latest version."""

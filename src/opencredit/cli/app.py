@@ -275,8 +275,8 @@ def policy_install(file: Annotated[Path, typer.Argument(help="Policy TOML file")
         print_report(report, console)
         raise typer.Exit(1)
     with _open() as ws:
-        p = ws.install_policy(file)
-        console.print(f"installed {p.key}")
+        done = ws.install_policy(file)
+        console.print(f"{'installed' if done.new else 'already installed'} {done.key}")
 
 
 @app.command()

@@ -420,12 +420,19 @@ class PostgresStore(SQLStore):
 
     # policies and scores -----------------------------------------------------------------------
     def install_policy(
-        self, key: str, document: str, terms: Callable[[], pa.Table] | None = None
+        self,
+        key: str,
+        document: str,
+        terms: Callable[[], pa.Table] | None = None,
+        *,
+        admit: Callable[[dict[str, str]], None] | None = None,
     ) -> bool:
         with self.db.transaction():
-            # the appenders' lock: filings wait until the policy and its state are in, and
-            # any filed after read it (READ COMMITTED, after the lock) and make its terms
+            # the appenders' lock: filings (and other installs) wait until the policy and its
+            # state are in, and any filed after read it (READ COMMITTED, after the lock)
             self.db.execute("SELECT pg_advisory_xact_lock(%s)", (self._append_lock,))
+            if admit is not None:
+                admit(self.policy_documents())
             cur = self.db.execute(
                 "INSERT INTO policies VALUES (%s, %s, %s) ON CONFLICT (key) DO NOTHING",
                 (key, document, now_text()),

@@ -353,9 +353,16 @@ class SQLiteStore(SQLStore):
 
     # policies and scores -----------------------------------------------------------------------
     def install_policy(
-        self, key: str, document: str, terms: Callable[[], pa.Table] | None = None
+        self,
+        key: str,
+        document: str,
+        terms: Callable[[], pa.Table] | None = None,
+        *,
+        admit: Callable[[dict[str, str]], None] | None = None,
     ) -> bool:
-        with self._transaction():  # BEGIN IMMEDIATE: filings wait until the state is in
+        with self._transaction():  # BEGIN IMMEDIATE: filings (and installs) wait
+            if admit is not None:
+                admit(self.policy_documents())
             cur = self.db.execute(
                 "INSERT OR IGNORE INTO policies VALUES (?, ?, ?)", (key, document, now_text())
             )

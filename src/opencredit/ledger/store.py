@@ -210,12 +210,21 @@ class Store(ABC):
     # policies and scores ---------------------------------------------------------------------
     @abstractmethod
     def install_policy(
-        self, key: str, document: str, terms: Callable[[], pa.Table] | None = None
+        self,
+        key: str,
+        document: str,
+        terms: Callable[[], pa.Table] | None = None,
+        *,
+        admit: Callable[[dict[str, str]], None] | None = None,
     ) -> bool:
-        """Store a policy document under ``id@version``; False if already installed. For a
-        new one, ``terms()`` (its factor state over the whole ledger, computed by the caller
-        inside the same transaction) replaces the policy's factor state, so that the policy
-        and its state appear together; filings wait meanwhile, and any filed after see it."""
+        """Store a policy document under ``id@version``; False if already installed (a
+        version is never rewritten). ``admit(installed)``, called first inside the
+        transaction with every installed document by key, may raise to refuse the install:
+        nothing is written, and no concurrent install can slip in between its check and the
+        write. For a new policy, ``terms()`` (its factor state over the whole ledger,
+        computed by the caller inside the same transaction) replaces the policy's factor
+        state, so that the policy and its state appear together; filings wait meanwhile, and
+        any filed after see it."""
 
     def policy_keys(self) -> set[str]:
         """Keys of the installed policies (cheaper than :meth:`policy_documents`)."""
