@@ -3,7 +3,7 @@
 The reference function (:mod:`opencredit.scoring.reference`) is the judge. The DuckDB batch
 engine, the incremental engine (factor state kept in a real SQLite store) and the what-if of
 :mod:`opencredit.scoring.explain` must give its unrounded score within 1e-6 relative, and its
-rounded score away from .5 boundaries (DESIGN.md, "Reference scoring semantics").
+rounded score away from .5 boundaries (docs/scoring.md).
 """
 
 from __future__ import annotations

@@ -8,9 +8,9 @@ force still allows (and the version named, if the partner names an older one:
 
 What an entry shows: the rank, the member's consent id, the band and the score. Not the
 resident ID, not even masked: its first six digits are the person's home region and its
-seventeenth digit their sex, attributes DESIGN.md keeps for the fairness audit alone. The
-consent id is meaningless outside this partner; the person sees the same id in their own
-consents and can quote it to the partner to link the entry to their account there.
+seventeenth digit their sex, attributes kept for the fairness audit alone (docs/principles.md,
+principle 4). The consent id is meaningless outside this partner; the person sees the same id
+in their own consents and can quote it to the partner to link the entry to their account there.
 
 Every listing logs one granted inquiry per member shown, with the consent's purpose.
 """

@@ -10,11 +10,12 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
-from opencredit.errors import OpenCreditError
+from opencredit.cli.group import OpenCreditGroup, set_shared, state
 from opencredit.workspace import Workspace, data_dir_from_env
 
 app = typer.Typer(
     name="opencredit",
+    cls=OpenCreditGroup,
     help="An open, accountable social credit system: published rules, explained scores, "
     "refused special-category data.",
     no_args_is_help=True,
@@ -32,21 +33,11 @@ app.add_typer(registry_app, name="registry")
 app.add_typer(keys_app, name="keys")
 
 console = Console()
-err_console = Console(stderr=True)
-
-
-class _State:
-    data: Path | None = None
-    database_url: str | None = None
-    quiet: bool = False
-
-
-state = _State()
 
 DataOpt = Annotated[
     Path | None,
     typer.Option(
-        "--data", envvar="OPENCREDIT_DATA", help="Data directory [default: ./opencredit-data]."
+        "--data", envvar="OPENCREDIT_DATA", help="Data directory (default: ./opencredit-data)."
     ),
 ]
 PolicyOpt = Annotated[
@@ -80,10 +71,13 @@ def main_options(
     ] = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bars.")] = False,
 ) -> None:
-    """opencredit: every rule published, every point explained."""
-    state.data = data
-    state.database_url = database_url
-    state.quiet = quiet
+    """opencredit: every rule published, every point explained.
+
+    --data, --database-url and --quiet may also follow any command (`opencredit demo --data
+    DIR`). Exit status: 0 done; 1 a check failed (a rejected file, a policy with lint errors);
+    2 a usage error or a refusal (one line on stderr); 3 `ingest --partial` left rows out.
+    """
+    set_shared(data, database_url, quiet)
 
 
 @app.command()
@@ -414,9 +408,5 @@ def serve(
 
 
 def main() -> None:
-    """Entry point: run the app, turning library errors into one clear line and exit 2."""
-    try:
-        app()
-    except OpenCreditError as exc:
-        err_console.print(f"[red]error:[/] {exc}", highlight=False)
-        raise SystemExit(2) from None
+    """Entry point: run the app (errors become one line on stderr; see cli.group)."""
+    app()

@@ -15,7 +15,7 @@ from rich.text import Text
 
 from opencredit.ledger.ingest import IngestReport
 from opencredit.policies.model import Policy
-from opencredit.scoring.explain import MAX_REASONS, WhatIf
+from opencredit.scoring.explain import MAX_REASONS, WhatIf, clipped, unclipped_total
 from opencredit.scoring.reference import ScoreResult
 
 MAX_ERRORS_SHOWN = 20
@@ -29,7 +29,8 @@ def explanation(result: ScoreResult, max_records_per_factor: int | None = None) 
         f"  ({result.band})   under {policy.name} [{policy.key}], "
         f"range {policy.low}-{policy.high}, as of {result.as_of}\n",
         f"base {policy.base:g} + factors {sum(f.contribution for f in result.factors):+.1f}"
-        f" = {result.raw:.2f}",
+        f" = {unclipped_total(result):.2f}",
+        _clip_note(result),
     )
     factors = Table(title="Factors", title_justify="left", expand=False)
     factors.add_column("factor")
@@ -83,9 +84,20 @@ def explanation(result: ScoreResult, max_records_per_factor: int | None = None) 
     return Group(Panel(head, title=f"Score of {result.person}"), factors, reasons, records)
 
 
+def _clip_note(result: ScoreResult) -> str:
+    """Says when the policy's range clipped the total, and to what."""
+    if not clipped(result):
+        return ""
+    edge = "top" if unclipped_total(result) > result.policy.high else "bottom"
+    return f", clipped to the {edge} of the range: {result.raw:g}"
+
+
 def what_if(result: WhatIf) -> Panel:
     """Before and after of a what-if."""
     lines = "\n".join(f"- {c}" for c in result.changes) or "- no change"
+    for when, r in (("before", result.before), ("after", result.after)):
+        if clipped(r):
+            lines += f"\n  (the total {when}, {unclipped_total(r):.2f}{_clip_note(r)})"
     body = Text.assemble(
         f"{lines}\n\n",
         "score ",

@@ -2,8 +2,8 @@
 
 Errors are everything :func:`~opencredit.policies.model.parse_policy` refuses, plus any
 reference to a person attribute (age, sex, region...) anywhere in the document's identifiers
-(DESIGN.md principle 4). The raw TOML is scanned before validation so that every refused name
-is reported at once, not only the first one validation stops at.
+(docs/principles.md, principle 4). The raw TOML is scanned before validation so that every
+refused name is reported at once, not only the first one validation stops at.
 
 Warnings and notes are about a policy that loads but may harm: negative points that never
 fade, cross-context social scoring (EU AI Act Art. 5(1)(c)), records counted twice, factors that
@@ -183,7 +183,7 @@ def _refusals(role: str, name: str) -> list[str]:
         found.append(
             f"{what} {name!r} refers to the person attribute {attribute!r}: policies score "
             "conduct records only, never a person's age, sex, region or other attributes "
-            "(DESIGN.md principle 4)"
+            "(docs/principles.md, principle 4)"
         )
     try:
         refuse_special(name, what)
@@ -306,8 +306,8 @@ def _no_fading(factor: Factor, path: str) -> Finding:
             path,
             f"negative points that never fade and never expire: {', '.join(forever)} records "
             "are kept without limit and the factor has no half_life_days or window_days, so "
-            "one mistake costs the same for life (DESIGN.md principle 3: old negative records "
-            "expire). Add half_life_days or window_days.",
+            "one mistake costs the same for life (docs/principles.md, principle 3: old negative "
+            "records expire). Add half_life_days or window_days.",
         )
     spans = []
     for kind in kinds:
