@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
 
@@ -231,6 +232,48 @@ def rebuild(
             results = ws.rebuild(_as_of(as_of), chosen, state=state_, progress=advance)
         for r in results:
             console.print(render.distribution(ws.policy(r.policy), r.scores))
+
+
+class ExportFormat(StrEnum):
+    """Formats ``opencredit export`` writes."""
+
+    parquet = "parquet"
+
+
+@app.command("export")
+def export_command(
+    format_: Annotated[
+        ExportFormat, typer.Option("--format", help="Output format")
+    ] = ExportFormat.parquet,
+    out: Annotated[
+        Path | None, typer.Option(help="Output directory [default: DATA/exports/seq-HEAD]")
+    ] = None,
+    partitions: Annotated[
+        int, typer.Option(min=1, help="Partitions: md5 of the resident ID mod N")
+    ] = 64,
+    with_attributes: Annotated[
+        bool, typer.Option(help="Export the persons' attributes too (for the regulator)")
+    ] = False,
+) -> None:
+    """Export the ledger, registry, disputes and policies as Parquet partitioned by person."""
+    from opencredit.cli.progress import counter
+    from opencredit.ledger.export import export_ledger
+
+    with _open() as ws:
+        head = ws.store.max_seq()
+        target = out or ws.data_dir / "exports" / f"seq-{head}"
+        with counter("exporting records", head, state.quiet) as advance:
+            m = export_ledger(
+                ws.store,
+                target,
+                partitions=partitions,
+                with_attributes=with_attributes,
+                progress=advance,
+            )
+    console.print(
+        f"exported {m.records:,} records (head seq {m.head_seq:,}), {m.persons:,} persons, "
+        f"{m.disputes:,} disputes in {m.partitions} partitions to {target}"
+    )
 
 
 @policy_app.command("lint")
