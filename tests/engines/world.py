@@ -82,12 +82,25 @@ def dispute(store: Store) -> None:
     store.add_dispute(seqs[2], AS_OF - dt.timedelta(days=10), "not mine")
 
 
-def oracle(ws: Workspace, policy_key: str, as_of: dt.date = AS_OF) -> dict[str, ScoreResult]:
-    """The reference scores of every registered person."""
+def oracle(
+    ws: Workspace,
+    policy_key: str,
+    as_of: dt.date = AS_OF,
+    *,
+    up_to: int | None = None,
+    disputes: bool = True,
+) -> dict[str, ScoreResult]:
+    """The reference scores of every registered person (from the ledger up to ``up_to``;
+    without the disputes if not ``disputes``)."""
     policy = ws.policy(policy_key)
     out = {}
     for pid in ws.store.export_persons().column("id").to_pylist():
         out[pid] = score_person(
-            policy, pid, ws.store.records_for(pid), as_of, ws.disputes_by_seq(pid)
+            policy,
+            pid,
+            ws.store.records_for(pid),
+            as_of,
+            ws.disputes_by_seq(pid) if disputes else None,
+            up_to=up_to,
         )
     return out

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import os
 from enum import StrEnum
 from pathlib import Path
@@ -206,6 +207,13 @@ def whatif(
         console.print(render.what_if(result))
 
 
+class Engine(StrEnum):
+    """Engines ``opencredit rebuild`` can score with."""
+
+    duckdb = "duckdb"
+    spark = "spark"
+
+
 @app.command()
 def rebuild(
     as_of: AsOfOpt = None,
@@ -221,15 +229,23 @@ def rebuild(
             "--state", help="Also rebuild the incremental engine's factor state from the ledger"
         ),
     ] = False,
+    engine: Annotated[
+        Engine, typer.Option(help="duckdb (in process) or spark (local[2], via a Parquet export)")
+    ] = Engine.duckdb,
 ) -> None:
-    """Recompute every score from the whole ledger with the batch engine (DuckDB)."""
+    """Recompute every score from the whole ledger with the batch engine (DuckDB or Spark)."""
     from opencredit.cli import render
     from opencredit.cli.progress import steps
 
     with _open() as ws:
         chosen = policy or list(ws.policies)
-        with steps("rebuilding scores", len(chosen), state.quiet) as advance:
-            results = ws.rebuild(_as_of(as_of), chosen, state=state_, progress=advance)
+        run, count = ws.rebuild, len(chosen)
+        if engine == Engine.spark:
+            from opencredit.engines.spark import rebuild_with_spark
+
+            run, count = functools.partial(rebuild_with_spark, ws), count + 1  # + the export
+        with steps("rebuilding scores", count, state.quiet) as advance:
+            results = run(_as_of(as_of), chosen, state=state_, progress=advance)
         for r in results:
             console.print(render.distribution(ws.policy(r.policy), r.scores))
 
