@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import os
+from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
 
@@ -199,6 +201,13 @@ def whatif(
         console.print(render.what_if(result))
 
 
+class Engine(StrEnum):
+    """Engines ``opencredit rebuild`` can score with."""
+
+    duckdb = "duckdb"
+    spark = "spark"
+
+
 @app.command()
 def rebuild(
     as_of: AsOfOpt = None,
@@ -214,17 +223,67 @@ def rebuild(
             "--state", help="Also rebuild the incremental engine's factor state from the ledger"
         ),
     ] = False,
+    engine: Annotated[
+        Engine, typer.Option(help="duckdb (in process) or spark (local[2], via a Parquet export)")
+    ] = Engine.duckdb,
 ) -> None:
-    """Recompute every score from the whole ledger with the batch engine (DuckDB)."""
+    """Recompute every score from the whole ledger with the batch engine (DuckDB or Spark)."""
     from opencredit.cli import render
     from opencredit.cli.progress import steps
 
     with _open() as ws:
         chosen = policy or list(ws.policies)
-        with steps("rebuilding scores", len(chosen), state.quiet) as advance:
-            results = ws.rebuild(_as_of(as_of), chosen, state=state_, progress=advance)
+        run, count = ws.rebuild, len(chosen)
+        if engine == Engine.spark:
+            from opencredit.engines.spark import rebuild_with_spark
+
+            run, count = functools.partial(rebuild_with_spark, ws), count + 1  # + the export
+        with steps("rebuilding scores", count, state.quiet) as advance:
+            results = run(_as_of(as_of), chosen, state=state_, progress=advance)
         for r in results:
             console.print(render.distribution(ws.policy(r.policy), r.scores))
+
+
+class ExportFormat(StrEnum):
+    """Formats ``opencredit export`` writes."""
+
+    parquet = "parquet"
+
+
+@app.command("export")
+def export_command(
+    format_: Annotated[
+        ExportFormat, typer.Option("--format", help="Output format")
+    ] = ExportFormat.parquet,
+    out: Annotated[
+        Path | None, typer.Option(help="Output directory [default: DATA/exports/seq-HEAD]")
+    ] = None,
+    partitions: Annotated[
+        int, typer.Option(min=1, help="Partitions: md5 of the resident ID mod N")
+    ] = 64,
+    with_attributes: Annotated[
+        bool, typer.Option(help="Export the persons' attributes too (for the regulator)")
+    ] = False,
+) -> None:
+    """Export the ledger, registry, disputes and policies as Parquet partitioned by person."""
+    from opencredit.cli.progress import counter
+    from opencredit.ledger.export import export_ledger
+
+    with _open() as ws:
+        head = ws.store.max_seq()
+        target = out or ws.data_dir / "exports" / f"seq-{head}"
+        with counter("exporting records", head, state.quiet) as advance:
+            m = export_ledger(
+                ws.store,
+                target,
+                partitions=partitions,
+                with_attributes=with_attributes,
+                progress=advance,
+            )
+    console.print(
+        f"exported {m.records:,} records (head seq {m.head_seq:,}), {m.persons:,} persons, "
+        f"{m.disputes:,} disputes in {m.partitions} partitions to {target}"
+    )
 
 
 @policy_app.command("lint")

@@ -52,3 +52,22 @@ def spinner(title: str, quiet: bool = False) -> Iterator[None]:
     with progress:
         progress.add_task(title, total=None)
         yield
+
+
+@contextlib.contextmanager
+def counter(title: str, total: int, quiet: bool = False) -> Iterator[Callable[[int], None]]:
+    """A bar counting ``total`` items (records, say); call the yielded function with each
+    chunk's size as it is done."""
+    progress = Progress(
+        SpinnerColumn(),
+        TextColumn("{task.description}"),
+        BarColumn(),
+        TextColumn("{task.completed:,}/{task.total:,}"),
+        TimeElapsedColumn(),
+        console=console,
+        disable=quiet,
+        transient=False,
+    )
+    task = progress.add_task(title, total=total)
+    with progress:
+        yield lambda n: progress.advance(task, n)
