@@ -220,15 +220,41 @@ def rebuild(
             "--state", help="Also rebuild the incremental engine's factor state from the ledger"
         ),
     ] = False,
+    check: Annotated[
+        bool,
+        typer.Option(
+            "--check",
+            help="Only compare the ledger's columnar copy with the row store; exit 1 if they "
+            "differ",
+        ),
+    ] = False,
+    engine: Annotated[
+        str, typer.Option("--engine", help="kernel (compiled, default) or duckdb")
+    ] = "kernel",
 ) -> None:
-    """Recompute every score from the whole ledger with the batch engine (DuckDB)."""
+    """Recompute every score from the ledger's columnar copy, all policies in one pass."""
     from opencredit.cli import render
     from opencredit.cli.progress import steps
 
     with _open() as ws:
+        if check:
+            found = ws.columnar_differences()
+            for line in found:
+                console.print(line, markup=False, highlight=False)
+            if found:
+                console.print(
+                    f"the columnar copy differs from the row store; delete "
+                    f"{ws.columnar().dir} to copy it again",
+                    markup=False,
+                )
+                raise typer.Exit(1)
+            console.print("the columnar copy equals the row store", markup=False)
+            return
         chosen = policy or list(ws.policies)
-        with steps("rebuilding scores", len(chosen), state.quiet) as advance:
-            results = ws.rebuild(_as_of(as_of), chosen, state=state_, progress=advance)
+        with steps("rebuilding scores", 1 + (len(chosen) if state_ else 0), state.quiet) as advance:
+            results = ws.rebuild(
+                _as_of(as_of), chosen, state=state_, engine=engine, progress=advance
+            )
         for r in results:
             console.print(render.distribution(ws.policy(r.policy), r.scores))
 
