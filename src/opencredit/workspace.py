@@ -324,7 +324,9 @@ class Workspace:
         if progress:
             progress("reading the ledger's columnar copy")
         with copy.reading() as manifest:
-            run = score_population(copy, manifest, chosen, as_of, disputes, engine)
+            run = score_population(
+                copy, manifest, chosen, as_of, disputes, engine, self.data_dir / "state"
+            )
         path = write_run(
             self.data_dir / "scores",
             as_of,

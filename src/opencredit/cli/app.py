@@ -229,7 +229,12 @@ def rebuild(
         ),
     ] = False,
     engine: Annotated[
-        str, typer.Option("--engine", help="kernel (compiled, default) or duckdb")
+        str,
+        typer.Option(
+            "--engine",
+            help="kernel (compiled, default), duckdb, or state (re-score from per-person "
+            "state, built when missing or stale)",
+        ),
     ] = "kernel",
 ) -> None:
     """Recompute every score from the ledger's columnar copy, all policies in one pass."""

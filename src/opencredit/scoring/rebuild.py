@@ -3,7 +3,8 @@
 ``kernel`` (the default) is the numba pass of :mod:`opencredit.scoring.kernel`; ``duckdb`` is
 one DuckDB query over the same segments (:func:`opencredit.scoring.sql.copy_scores_sql`). Both
 compute every factor of every policy in one read of the copy; docs/benchmarks.md compares
-them.
+them. ``state`` re-scores from the per-person state of :mod:`opencredit.scoring.rescore`,
+building it (one read of the copy) only when it is missing or no longer answers.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Sequence
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 
@@ -18,9 +20,10 @@ from opencredit.errors import OpenCreditError
 from opencredit.ledger.columnar import ColumnarCopy, Manifest
 from opencredit.ledger.records import Dispute
 from opencredit.policies.model import Policy
+from opencredit.scoring.rescore import ScoreState
 from opencredit.scoring.rules import Rules, compile_rules
 
-ENGINES = ("kernel", "duckdb")
+ENGINES = ("kernel", "duckdb", "state")
 
 
 @dataclass(frozen=True)
@@ -42,10 +45,17 @@ def score_population(
     as_of: dt.date,
     disputes: Sequence[Dispute] = (),
     engine: str = "kernel",
+    state_dir: Path | None = None,
 ) -> PopulationScores:
-    """Scores from the copy as ``manifest`` describes it (call inside ``copy.reading()``)."""
+    """Scores from the copy as ``manifest`` describes it (call inside ``copy.reading()``);
+    the ``state`` engine keeps its state in ``state_dir``."""
     rules = compile_rules(policies, manifest.kinds, manifest.categories)
-    if engine == "kernel":
+    if engine == "state":
+        if state_dir is None:
+            raise OpenCreditError("the state engine needs a directory for its state")
+        state = current_state(copy, manifest, policies, as_of, disputes, state_dir)
+        persons, raw, score = state.rescore(policies, as_of)
+    elif engine == "kernel":
         from opencredit.scoring.kernel import score_copy
 
         persons, raw, score = score_copy(copy, manifest, rules, as_of, disputes)
@@ -55,6 +65,28 @@ def score_population(
     else:
         raise OpenCreditError(f"engine {engine!r}: expected one of {', '.join(ENGINES)}")
     return PopulationScores(rules, as_of, manifest.last_seq, persons, raw, score)
+
+
+def current_state(
+    copy: ColumnarCopy,
+    manifest: Manifest,
+    policies: Sequence[Policy],
+    as_of: dt.date,
+    disputes: Sequence[Dispute],
+    directory: Path,
+) -> ScoreState:
+    """The state saved in ``directory`` if it can score ``policies`` at ``as_of`` for this
+    ledger and these disputes; else one built at ``as_of`` from the copy, and saved."""
+    state = ScoreState.load(directory)
+    if (
+        state is None
+        or not state.current(manifest.last_seq, disputes)
+        or state.missing(policies)
+        or as_of < state.reference
+    ):
+        state = ScoreState.build(copy, manifest, policies, as_of, disputes)
+        state.save(directory)
+    return state
 
 
 def round_half_away(raw: np.ndarray) -> np.ndarray:
