@@ -7,6 +7,7 @@ The CLI (and later the HTTP API) are thin layers over this class. The directory 
 from __future__ import annotations
 
 import datetime as dt
+import logging
 import os
 import time
 from collections.abc import Callable, Iterable
@@ -20,12 +21,17 @@ import pyarrow.parquet as pq
 from opencredit.clock import today
 from opencredit.errors import OpenCreditError, PoliciesChanged, PolicyError, UnknownName
 from opencredit.ledger.backends import open_store
+from opencredit.ledger.columnar import ColumnarCopy
 from opencredit.ledger.files import RawRows, read_rows
 from opencredit.ledger.ingest import IngestReport, ingest_rows
 from opencredit.ledger.records import Dispute
-from opencredit.ledger.store import Organisation, Store
-from opencredit.policies.model import PUBLISHED_DIR, Policy, parse_policy
-from opencredit.scoring.batch import DISPUTE_SCHEMA, score_population
+from opencredit.ledger.store import Organisation, Store, TermMaker
+from opencredit.policies.model import (
+    PUBLISHED_DIR,
+    Policy,
+    parse_policy,
+)
+from opencredit.scoring.batch import DISPUTE_SCHEMA
 from opencredit.scoring.explain import WhatIf, explain, what_if
 from opencredit.scoring.incremental import IncrementalEngine
 from opencredit.scoring.reference import ScoreResult
@@ -46,15 +52,20 @@ def data_dir_from_env(explicit: str | Path | None = None) -> Path:
     return Path(explicit or os.environ.get("OPENCREDIT_DATA") or DEFAULT_DATA_DIR)
 
 
+_log = logging.getLogger(__name__)
+
+
 @dataclass(frozen=True, slots=True)
 class RebuildResult:
-    """What a full rebuild computed for one policy."""
+    """What a full rebuild computed for one policy: ``scores`` (person as the int64 key of
+    ``ledger.person_keys``, raw, score, band), also stored in the run file ``path``."""
 
     policy: str
     persons: int
     as_of: dt.date
     up_to: int
     scores: pa.Table
+    path: Path | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -194,7 +205,11 @@ class Workspace:
     # registry and ledger -------------------------------------------------------------------
     def register_persons(self, path: str | Path) -> int:
         """Register the persons in a Parquet file (id, region, birth_date, sex)."""
-        return self.store.add_persons(pq.read_table(path))
+        persons = pq.read_table(path)
+        added = self.store.add_persons(persons)
+        if added:
+            self._keep_copy(lambda copy: copy.add_persons(persons.column("id"), self.store))
+        return added
 
     def register_provider(self, code: str, name: str, domains: Iterable[str]) -> Organisation:
         """Register (or re-license) a data provider for some domains."""
@@ -217,14 +232,49 @@ class Workspace:
         written), the policies are read again and the rows filed again."""
         attempt = 1
         while True:
+            appended: list[pa.Table] = []
+            make = self.engine().maker()
+
+            def terms(
+                records: pa.Table, make: TermMaker = make, appended: list = appended
+            ) -> dict[str, pa.Table]:
+                made = make(records)
+                appended.append(records)  # committed with its terms, or not at all
+                return made
+
             try:
-                terms = self.engine().maker()
-                return ingest_rows(self.store, raw, provider, partial=partial, terms=terms)
+                report = ingest_rows(self.store, raw, provider, partial=partial, terms=terms)
             except PoliciesChanged:
                 self._policies = None
                 if attempt == _FILING_ATTEMPTS:
                     raise
                 attempt += 1
+                continue
+            for records in appended:
+                self._keep_copy(lambda copy, r=records: copy.append(r, self.store))
+            return report
+
+    # the columnar copy -------------------------------------------------------------------------
+    def columnar(self) -> ColumnarCopy:
+        """The columnar copy of the ledger (docs/ledger.md), as filing left it."""
+        return ColumnarCopy(self.data_dir / "columnar")
+
+    def columnar_differences(self, limit: int = 20) -> list[str]:
+        """Catch the copy up, then compare it with the row store: the differences (none if
+        equal)."""
+        from opencredit.ledger.columnar_check import differences
+
+        copy = self.columnar()
+        copy.sync(self.store)
+        return differences(copy, self.store, limit)
+
+    def _keep_copy(self, update: Callable[[ColumnarCopy], None]) -> None:
+        """Update the copy after the row store committed. The filing stands if this fails
+        (the row store is the truth): the copy is behind, and the next use catches it up."""
+        try:
+            update(self.columnar())
+        except OSError as exc:
+            _log.warning("columnar copy left behind the ledger (caught up on next use): %s", exc)
 
     def ledger(self, up_to: int | None = None) -> pa.Table:
         """The whole ledger (up to ``up_to``) as one Arrow table."""
@@ -300,27 +350,59 @@ class Workspace:
         policies: Iterable[str] | None = None,
         *,
         state: bool = False,
+        engine: str = "kernel",
         progress: Callable[[str], None] | None = None,
     ) -> list[RebuildResult]:
-        """Recompute every score from the ledger with the batch engine and store them.
+        """Recompute every score from the columnar copy of the ledger (caught up first) in
+        one pass over all chosen policies; store them as one run file (docs/scoring.md).
 
         With ``state`` the incremental engine's factor state is rebuilt from the ledger too.
         """
+        from opencredit.scoring.rebuild import score_population
+        from opencredit.scoring.score_files import band_codes, run_table, write_run
+
         as_of = as_of or today()
-        up_to = self.store.max_seq()
-        records = self.ledger(up_to)
-        persons = self.store.export_persons()
-        disputes = self.disputes_table()
         chosen = [self.policy(p) for p in policies] if policies else list(self.policies.values())
-        results = []
-        for policy in chosen:
-            if progress:
-                progress(policy.key)
-            scores = score_population(
-                policy, records, persons, as_of, disputes=disputes, up_to=up_to
+        copy = self.columnar()
+        copy.sync(self.store)
+        disputes = self.store.disputes()
+        if progress:
+            progress("reading the ledger's columnar copy")
+        with copy.reading() as manifest:
+            run = score_population(
+                copy, manifest, chosen, as_of, disputes, engine, self.data_dir / "state"
             )
-            self.store.write_scores(policy.key, as_of, up_to, scores)
-            if state:
+        path = write_run(
+            self.data_dir / "scores",
+            as_of,
+            run.up_to,
+            run_table(chosen, run.persons, run.raw, run.score),
+        )
+        results = []
+        for p, policy in enumerate(chosen):
+            self.store.write_score_file(policy.key, as_of, run.up_to, str(path))
+            scores = pa.table(
+                {
+                    "person": run.persons,
+                    "raw": run.raw[:, p],
+                    "score": run.score[:, p],
+                    "band": band_codes(policy, run.score[:, p]).cast(pa.string()),
+                }
+            )
+            results.append(
+                RebuildResult(policy.key, len(run.persons), as_of, run.up_to, scores, path)
+            )
+        self._drop_unused_score_files()
+        if state:
+            records = self.ledger(run.up_to)
+            for policy in chosen:
+                if progress:
+                    progress(policy.key)
                 self.engine().rebuild_state(policy, records)
-            results.append(RebuildResult(policy.key, scores.num_rows, as_of, up_to, scores))
         return results
+
+    def _drop_unused_score_files(self) -> None:
+        used = {self.store.score_file(key) for key in self.policies}
+        for path in (self.data_dir / "scores").glob("scores-*.parquet"):
+            if str(path) not in used:
+                path.unlink(missing_ok=True)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import functools
 import os
 from enum import StrEnum
 from pathlib import Path
@@ -204,7 +203,9 @@ def whatif(
 class Engine(StrEnum):
     """Engines ``opencredit rebuild`` can score with."""
 
+    kernel = "kernel"
     duckdb = "duckdb"
+    state = "state"
     spark = "spark"
 
 
@@ -223,23 +224,57 @@ def rebuild(
             "--state", help="Also rebuild the incremental engine's factor state from the ledger"
         ),
     ] = False,
+    check: Annotated[
+        bool,
+        typer.Option(
+            "--check",
+            help="Only compare the ledger's columnar copy with the row store; exit 1 if they "
+            "differ",
+        ),
+    ] = False,
     engine: Annotated[
-        Engine, typer.Option(help="duckdb (in process) or spark (local[2], via a Parquet export)")
-    ] = Engine.duckdb,
+        Engine,
+        typer.Option(
+            "--engine",
+            help="kernel (compiled, over the columnar copy; default), duckdb, state (re-score "
+            "from per-person state, built when missing or stale) or spark (local[2], via a "
+            "Parquet export)",
+        ),
+    ] = Engine.kernel,
 ) -> None:
-    """Recompute every score from the whole ledger with the batch engine (DuckDB or Spark)."""
+    """Recompute every score from the ledger's columnar copy, all policies in one pass."""
     from opencredit.cli import render
     from opencredit.cli.progress import steps
 
     with _open() as ws:
+        if check:
+            found = ws.columnar_differences()
+            for line in found:
+                console.print(line, markup=False, highlight=False)
+            if found:
+                console.print(
+                    f"the columnar copy differs from the row store; delete "
+                    f"{ws.columnar().dir} to copy it again",
+                    markup=False,
+                )
+                raise typer.Exit(1)
+            console.print("the columnar copy equals the row store", markup=False)
+            return
         chosen = policy or list(ws.policies)
-        run, count = ws.rebuild, len(chosen)
         if engine == Engine.spark:
             from opencredit.engines.spark import rebuild_with_spark
 
-            run, count = functools.partial(rebuild_with_spark, ws), count + 1  # + the export
-        with steps("rebuilding scores", count, state.quiet) as advance:
-            results = run(_as_of(as_of), chosen, state=state_, progress=advance)
+            with steps("rebuilding scores", len(chosen) + 1, state.quiet) as advance:
+                results = rebuild_with_spark(
+                    ws, _as_of(as_of), chosen, state=state_, progress=advance
+                )
+        else:
+            with steps(
+                "rebuilding scores", 1 + (len(chosen) if state_ else 0), state.quiet
+            ) as advance:
+                results = ws.rebuild(
+                    _as_of(as_of), chosen, state=state_, engine=engine.value, progress=advance
+                )
         for r in results:
             console.print(render.distribution(ws.policy(r.policy), r.scores))
 

@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from opencredit.catalog import KINDS_BY_ID
 from opencredit.ledger.records import DISPUTE_DEADLINE_DAYS
 from opencredit.policies.model import Factor, Policy
+from opencredit.scoring.rules import Rules
 
 
 @dataclass(frozen=True, slots=True)
@@ -206,4 +207,76 @@ rounded AS (
     FROM raw
 )
 SELECT person, raw, score, CASE {bands} END AS band FROM rounded{order}
+"""
+
+
+def copy_scores_sql(
+    rules: Rules,
+    segments: list[str],
+    persons: str,
+    as_of: dt.date,
+    up_to: int,
+    disputes: bool = False,
+) -> str:
+    """Every policy of ``rules`` in one query over the columnar copy's ``segments`` (Parquet
+    files, integer codes; see ledger/columnar.py) and ``persons`` (a Parquet file of keys):
+    (person, then ``raw_<p>`` and ``score_<p>`` per policy index p), ordered by person."""
+    files = "[" + ", ".join(literal(s) for s in segments) + "]"
+    src = f"read_parquet({files})"
+    day = int((as_of - dt.date(1970, 1, 1)).days)
+    keep = " ".join(
+        f"WHEN {k} THEN {int(d)}" for k, d in enumerate(rules.retention.tolist()) if d >= 0
+    )
+    retention = f"AND age <= CASE kind {keep} ELSE 2147483647 END" if keep else ""
+    suppressed = ""
+    if disputes:
+        suppressed = f"""
+      AND seq NOT IN (SELECT seq FROM disputes
+        WHERE {day} - opened > {DISPUTE_DEADLINE_DAYS}
+          AND (resolved IS NULL OR resolved > {day}))"""
+    sums = []
+    for c in range(rules.n_columns):
+        conds = []
+        for k in range(len(rules.kstart) - 1):
+            for j in range(rules.kstart[k], rules.kstart[k + 1]):
+                if rules.rule_col[j] != c:
+                    continue
+                cond = f"kind = {k}"
+                if rules.rule_cat[j] >= 0:
+                    cond += f" AND category = {int(rules.rule_cat[j])}"
+                if rules.rule_win[j] >= 0:
+                    cond += f" AND age <= {int(rules.rule_win[j])}"
+                points = (
+                    f"({literal(float(rules.rule_per_record[j]))} + "
+                    f"{literal(float(rules.rule_per_unit[j]))} * coalesce(value, 0.0))"
+                )
+                if rules.rule_half[j] > 0:
+                    points += f" * pow(2.0, -age / {literal(float(rules.rule_half[j]))})"
+                conds.append(f"WHEN {cond} THEN {points}")
+        case = f"CASE {' '.join(conds)} ELSE 0.0 END" if conds else "0.0"
+        sums.append(f"sum({case}) AS s{c}")
+    outputs = []
+    for p in range(len(rules.policies)):
+        cols = range(rules.pstart[p], rules.pstart[p + 1])
+        total = " + ".join(
+            _clip(f"coalesce(s{c}, 0.0)", rules.col_min[c], rules.col_max[c]) for c in cols
+        )
+        raw = _clip(f"{literal(float(rules.base[p]))} + {total}", rules.low[p], rules.high[p])
+        outputs.append(f"{raw} AS raw_{p}")
+    return f"""
+WITH corrected AS (SELECT DISTINCT target AS seq FROM {src} WHERE target IS NOT NULL),
+live AS (
+    SELECT person, kind, category, value, {day} - occurred AS age, seq
+    FROM {src}
+    WHERE seq <= {int(up_to)} AND action <> 2 AND occurred <= {day}
+),
+sums AS (
+    SELECT person, {", ".join(sums)}
+    FROM live
+    WHERE seq NOT IN (SELECT seq FROM corrected) {retention}{suppressed}
+    GROUP BY person
+)
+SELECT p.person, {", ".join(outputs)}
+FROM read_parquet({literal(persons)}) p LEFT JOIN sums s ON s.person = p.person
+ORDER BY p.person
 """
