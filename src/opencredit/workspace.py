@@ -161,10 +161,13 @@ class Workspace:
         Refused, with nothing written: a document with any error ``policy lint`` reports
         (:class:`PolicyError`); a publisher other than the policy's owner or an admin, a
         changed document under an installed ``id@version``, and a version naming another
-        owner than the id's earlier versions (:func:`opencredit.access.publishing.
-        check_publication`). ``publisher`` is the authenticated caller, or None for the
-        operator (the CLI). The very same document installed again is a no-op
-        (``Installed.new`` is False). What is stored is ``document`` itself, as validated."""
+        owner than the id's earlier versions (``check_publication`` in
+        :mod:`opencredit.access.publishing`, run inside the store's install transaction).
+        ``publisher`` is the authenticated caller, or None for the operator (the CLI). The
+        very same document installed again is a no-op (``Installed.new`` is False). What is
+        stored is ``document`` itself, as validated. See docs/access.md ("Publishing
+        policies")."""
+        # imported here: the access layer (SQLAlchemy) only when a policy is installed
         from opencredit.access.publishing import check_publication
         from opencredit.policies.lint import lint_policy_text
 
@@ -187,7 +190,8 @@ class Workspace:
         return Installed(policy, new)
 
     def policy(self, name: str) -> Policy:
-        """An installed policy by ``id@version``, or by ``id`` for its latest version."""
+        """An installed policy by ``id@version``, or by ``id`` for its latest version (the
+        version in force: docs/access.md, "Policy versions")."""
         if name in self.policies:
             return self.policies[name]
         versions = [p for p in self.policies.values() if p.id == name]

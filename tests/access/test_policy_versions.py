@@ -105,7 +105,7 @@ def test_a_purpose_only_the_newer_version_allows_is_not_read_under_the_older(
 ):
     after.scores[(PEOPLE[0], "lending")] = 700
     grant(access_store, after, "tenancy")
-    with pytest.raises(AccessDenied, match="tenancy.; it allows only lending$"):
+    with pytest.raises(AccessDenied, match=r"'tenancy'; it allows only lending$"):
         partner_lookup(access_store, after, partner, PEOPLE[0], "lending@1", "tenancy", TODAY)
     read = partner_lookup(access_store, after, partner, PEOPLE[0], "lending", "tenancy", TODAY)
     assert read.policy_key == "lending@2"

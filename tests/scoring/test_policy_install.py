@@ -7,6 +7,8 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import re
+import subprocess
+import sys
 import threading
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -15,7 +17,7 @@ from pathlib import Path
 import pytest
 
 import opencredit.workspace as workspace_module
-from opencredit.access import AccessDenied, Caller, Conflict, Role, publishing
+from opencredit.access import AccessDenied, Caller, Conflict, InvalidRequest, Role, publishing
 from opencredit.api.filing import rows_from_records
 from opencredit.api.schemas import RecordIn
 from opencredit.errors import PolicyError
@@ -280,3 +282,31 @@ def test_two_publishers_racing_for_a_new_id_cannot_both_win(places, server, monk
     assert sorted(o.split(":")[0] for o in outcomes) == ["installed", "refused"]
     installed = {k for k in server.store.policy_keys() if k.startswith("newid@")}
     assert len(installed) == 1
+
+
+def test_the_cli_says_already_installed_and_refuses_a_changed_version_in_one_line(tmp_path):
+    """The CLI publishes as the operator, through the same path."""
+    Workspace.init(tmp_path / "data").close()
+    cli = [sys.executable, "-c", "from opencredit.cli.app import main; main()"]
+    cli += ["--data", str(tmp_path / "data"), "policy", "install"]
+    same = subprocess.run([*cli, str(LENDING)], capture_output=True, text=True, timeout=120)
+    assert (same.returncode, same.stdout.strip()) == (0, "already installed lending@1")
+    changed = tmp_path / "lending-changed.toml"
+    changed.write_text(document().replace("base = 620", "base = 640"), encoding="utf-8")
+    refused = subprocess.run([*cli, str(changed)], capture_output=True, text=True, timeout=120)
+    assert refused.returncode == 2
+    line = " ".join(refused.stderr.split())  # one message (Rich wraps it to the terminal)
+    assert "Traceback" not in refused.stderr
+    assert line.startswith("error: policy lending@1 is already installed")
+    assert "publish the change as lending@2" in line
+    with Workspace(tmp_path / "data") as ws:
+        assert ws.store.policy_documents()["lending@1"] == LENDING.read_text(encoding="utf-8")
+
+
+def test_a_version_too_large_for_a_key_is_refused(server):
+    before = written(server)
+    for version in (10**9, 2**63 - 1):
+        with pytest.raises(InvalidRequest, match="versions go up to 999,999,999"):
+            server.publish_policy(document("lending", version), publisher=ADMIN)
+    assert written(server) == before
+    assert server.publish_policy(document("lending", 999_999_999), publisher=ADMIN).new

@@ -87,7 +87,7 @@ def publish(ctx: Ctx, caller: PublisherCaller, body: PolicyIn, response: Respons
     reports (422); a policy whose `owner` is not the calling scoring provider, or an id whose
     earlier versions name another owner (403; 409 for an admin); a different document under an
     installed `id@version`, since a published version never changes (409)."""
-    installed = ctx.workspace.publish_policy(body.document, "policy", publisher=caller)
+    installed = ctx.workspace.publish_policy(body.document, "document", publisher=caller)
     if not installed.new:
         response.status_code = 200
     out = _policy_out(installed.policy, body.document)  # the document stored: the same text
