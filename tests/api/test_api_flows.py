@@ -31,6 +31,8 @@ from api_world import (
     unique,
 )
 
+from opencredit.ledger.refs import MAX_REF_LENGTH
+
 UNTIL = TODAY + dt.timedelta(days=90)
 
 
@@ -154,11 +156,11 @@ def test_file_a_batch(world: World) -> None:
     receipt = r.json()
     assert receipt["accepted"] == 3
     assert receipt["last_seq"] - receipt["first_seq"] == 2 and receipt["last_seq"] == world.count()
-    # filed again: duplicates, nothing new
+    # filed again: duplicates, nothing new, and no (empty) batch
     again = world.client.post("/records/batch", headers=world.h("F"), json={"records": records})
-    assert again.status_code == 201
-    assert again.json() | {"batch": 0} == {
-        "batch": 0,
+    assert again.status_code == 200
+    assert again.json() == {
+        "batch": None,
         "accepted": 0,
         "duplicates": 3,
         "rejected": 0,
@@ -343,7 +345,8 @@ def test_concurrent_duplicates_of_one_ref_make_one_record(world: World) -> None:
     responses = run_concurrently(
         6, lambda: world.client.post("/records", headers=world.h("F"), json=body)
     )
-    assert {r.status_code for r in responses} == {201}
+    # one files it (201); the others find it filed: nothing new, no batch (200)
+    assert sorted(r.status_code for r in responses) == [200, 200, 200, 200, 200, 201]
     assert sorted(r.json()["accepted"] for r in responses) == [0, 0, 0, 0, 0, 1]
     assert world.count() == before + 1
     refs = [x.ref for x in world.ws.store.records_for(PERSON_A)]
@@ -631,7 +634,7 @@ def test_amend_with_a_long_ref_and_a_refused_correction(fresh_world: World) -> N
     """A disputed record whose ref is as long as allowed can still be corrected; a correction
     the ledger refuses (outside the licence) leaves the dispute open."""
     w = fresh_world
-    body = rec(value=40) | {"ref": "r" * 100}
+    body = rec(value=40) | {"ref": "r" * MAX_REF_LENGTH}
     seq = w.client.post("/records", headers=w.h("F"), json=body).json()["last_seq"]
     d = dispute(w, seq)
     refused = w.client.post(
@@ -755,7 +758,15 @@ def test_showcase_ranks_opted_in_members_by_band(fresh_world: World) -> None:
     # two more members (without keys of their own: consents made through the library)
     others = [
         access.grant_consent(
-            w.ctx.access, p, ORG_Q, sesame, "dating_profile", UNTIL, TODAY, showcase=True
+            w.ctx.access,
+            w.ws,
+            p,
+            ORG_Q,
+            "sesame-2015",
+            "dating_profile",
+            UNTIL,
+            TODAY,
+            showcase=True,
         ).id
         for p in (CROWD_GOOD[0], CROWD_IDLE[0])
     ]

@@ -14,7 +14,11 @@ def _shipped_files() -> list[Path]:
     files = [ROOT / "README.md"]
     for folder in ("src", "docs", "tests", "policies", "bench", "scripts"):
         files += [
-            p for p in (ROOT / folder).rglob("*") if p.is_file() and "__pycache__" not in p.parts
+            p
+            for p in (ROOT / folder).rglob("*")
+            if p.is_file()
+            # generated, not shipped: bytecode, and the metadata `pip install -e` writes
+            and not any(part == "__pycache__" or part.endswith(".egg-info") for part in p.parts)
         ]
     return files
 

@@ -92,6 +92,18 @@ def happy_rebuild(demo: Demo, tmp_path: Path) -> None:
     out = ok(invoke("rebuild", "-p", "lending", "--quiet", "--data", demo.data))
     assert "Lending score [lending@1]: 300 persons" in out
     assert "rongcheng" not in out
+    checked = ok(invoke("rebuild", "--check", "--data", demo.data))
+    assert checked.strip() == "the columnar copy equals the row store"
+
+
+def happy_export(demo: Demo, tmp_path: Path) -> None:
+    out = ok(
+        invoke("export", "--out", tmp_path / "x", "--partitions", 4, "-q", "--data", demo.data)
+    )
+    assert re.search(
+        r"exported [\d,]+ records \(head seq [\d,]+\), 300 persons, 0 disputes in 4 partitions", out
+    ), out
+    assert (tmp_path / "x").is_dir()
 
 
 def happy_ingest(demo: Demo, tmp_path: Path) -> None:
@@ -105,7 +117,7 @@ def happy_ingest(demo: Demo, tmp_path: Path) -> None:
     assert "accepted" in out and "2 records" in out and "0 bad rows rejected" in out
     # the same file again: duplicates, nothing new
     out = ok(invoke("ingest", good, "--provider", demo.bank, "--data", demo.data, "-q"))
-    assert "0 records" in out and "2 duplicates skipped" in out
+    assert "nothing new" in out and "2 duplicates skipped" in out
     # one bad row: the whole file is rejected (status 1), or with --partial the good rows
     # are filed and the status is 3
     mixed = tmp_path / "mixed.csv"
@@ -220,6 +232,7 @@ HAPPY: dict[str, Callable[..., None]] = {
     "whatif": happy_whatif,
     "rebuild": happy_rebuild,
     "ingest": happy_ingest,
+    "export": happy_export,
     "registry add-persons": happy_registry_add_persons,
     "registry add-provider": happy_registry_add_provider,
     "policy lint": happy_policy_lint,

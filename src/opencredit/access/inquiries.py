@@ -65,12 +65,20 @@ def inquiry_values(
     return dict(
         person=person_id(person),
         partner=org_code(partner),
-        policy_key=policy_key[:80],
-        purpose=purpose[:64],
+        policy_key=_shown(policy_key)[:80],
+        purpose=_shown(purpose)[:64],
         granted=granted,
         at=at,
         reason=reason[:400],
     )
+
+
+def _shown(text: str) -> str:
+    """``text`` as asked, with control characters written out (``\\x00``): the attempt is
+    logged even when it named no policy a database could store (PostgreSQL text holds no NUL)."""
+    if text.isprintable():
+        return text
+    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
 
 
 def write_inquiry(store: AccessStore, values: dict) -> Inquiry:

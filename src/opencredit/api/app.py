@@ -74,6 +74,8 @@ def create_app(
     for module in (partner, policies, person, filing, provider, regulator, admin):
         app.include_router(module.router)
     app.add_exception_handler(OpenCreditError, _library_error)
+    for data_error in _data_errors():
+        app.add_exception_handler(data_error, _unstorable)
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(StarletteHTTPException, _http_error)
     app.add_middleware(BodyLimit, limit=settings.max_body_bytes)
@@ -101,6 +103,27 @@ def _status(exc: OpenCreditError) -> int:
 async def _library_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, OpenCreditError)
     return JSONResponse({"detail": str(exc)}, status_code=_status(exc))
+
+
+def _data_errors() -> tuple[type[Exception], ...]:
+    """The database driver's "data exception" errors (SQLSTATE class 22), raw and as
+    SQLAlchemy wraps them: a value PostgreSQL cannot store, such as text with a NUL."""
+    import psycopg
+    import sqlalchemy.exc
+
+    return psycopg.DataError, sqlalchemy.exc.DataError
+
+
+async def _unstorable(request: Request, exc: Exception) -> JSONResponse:
+    """A value in the request that the database refused to store: the request's fault, so
+    422 naming the problem (the store wrote nothing: the statement failed whole)."""
+    cause = getattr(exc, "orig", None) or exc
+    message = (str(cause).strip().splitlines() or ["a value cannot be stored"])[0][:300]
+    if "NUL" in message or "0x00" in message:
+        message = "text may not contain the NUL character (U+0000)"
+    return JSONResponse(
+        {"detail": f"a value in the request cannot be stored: {message}"}, status_code=422
+    )
 
 
 async def _http_error(request: Request, exc: Exception) -> Response:

@@ -130,7 +130,7 @@ class RowErrorOut(BaseModel):
 class Receipt(BaseModel):
     """What a filing wrote."""
 
-    batch: int
+    batch: int | None = Field(description="The batch written; none when nothing was new")
     accepted: int
     duplicates: int
     rejected: int

@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import StrEnum
 
-from opencredit.catalog.special import refuse_special
+from opencredit.catalog.special import read_name, refuse_name, refuse_special
 from opencredit.errors import UnknownName
 
 
@@ -32,6 +32,8 @@ class RecordKind:
     ``unit`` is None when the record carries no value (a red-light ticket simply happened).
     ``retention_days`` is how long after it happened a record may count; None means forever.
     ``needs_category`` marks kinds whose records name a vetted category (purchases).
+    ``min_age_years`` is the youngest a person may be on the day of such a record (a driving
+    offence needs a driver, a loan a borrower of age); None means any age after birth.
     """
 
     id: str
@@ -43,6 +45,7 @@ class RecordKind:
     min_value: float | None = None
     max_value: float | None = None
     needs_category: bool = False
+    min_age_years: int | None = None
 
     def __post_init__(self) -> None:
         refuse_special(self.id, "record kind")
@@ -55,7 +58,13 @@ _YEAR = 365
 KINDS: tuple[RecordKind, ...] = (
     # finance
     RecordKind(
-        "loan_repaid", Domain.FINANCE, "A loan instalment repaid on time", None, 1, 5 * _YEAR
+        "loan_repaid",
+        Domain.FINANCE,
+        "A loan instalment repaid on time",
+        None,
+        1,
+        5 * _YEAR,
+        min_age_years=18,
     ),
     RecordKind(
         "payment_missed",
@@ -66,6 +75,7 @@ KINDS: tuple[RecordKind, ...] = (
         5 * _YEAR,
         1,
         3650,
+        min_age_years=18,
     ),
     RecordKind(
         "loan_default",
@@ -76,6 +86,7 @@ KINDS: tuple[RecordKind, ...] = (
         5 * _YEAR,
         0.01,
         1e10,
+        min_age_years=18,
     ),
     RecordKind(
         "court_judgment_unpaid",
@@ -86,6 +97,7 @@ KINDS: tuple[RecordKind, ...] = (
         5 * _YEAR,
         0.01,
         1e10,
+        min_age_years=18,
     ),
     # traffic
     RecordKind(
@@ -97,10 +109,19 @@ KINDS: tuple[RecordKind, ...] = (
         3 * _YEAR,
         1,
         250,
+        min_age_years=18,
     ),
-    RecordKind("red_light", Domain.TRAFFIC, "Running a red light", None, -1, 3 * _YEAR),
     RecordKind(
-        "drink_driving", Domain.TRAFFIC, "Driving over the alcohol limit", None, -1, 5 * _YEAR
+        "red_light", Domain.TRAFFIC, "Running a red light", None, -1, 3 * _YEAR, min_age_years=18
+    ),
+    RecordKind(
+        "drink_driving",
+        Domain.TRAFFIC,
+        "Driving over the alcohol limit",
+        None,
+        -1,
+        5 * _YEAR,
+        min_age_years=18,
     ),
     # education
     RecordKind(
@@ -141,6 +162,7 @@ KINDS: tuple[RecordKind, ...] = (
         5 * _YEAR,
         1,
         5,
+        min_age_years=16,
     ),
     RecordKind(
         "workplace_misconduct",
@@ -149,6 +171,7 @@ KINDS: tuple[RecordKind, ...] = (
         None,
         -1,
         3 * _YEAR,
+        min_age_years=16,
     ),
     # civic
     RecordKind(
@@ -170,6 +193,7 @@ KINDS: tuple[RecordKind, ...] = (
         1 * _YEAR,
         0.01,
         100000,
+        min_age_years=14,
     ),
 )
 
@@ -180,8 +204,10 @@ def get_kind(kind_id: str) -> RecordKind:
     """The kind named ``kind_id``; refuses special-category names and lists known kinds."""
     kind = KINDS_BY_ID.get(kind_id)
     if kind is None:
-        refuse_special(kind_id, "record kind")
+        refuse_name(kind_id, "record kind")
+        doubts = "".join(f" ({doubt})" for doubt in read_name(kind_id).doubts)
         raise UnknownName(
-            f"unknown record kind {kind_id!r}; expected one of: {', '.join(sorted(KINDS_BY_ID))}"
+            f"unknown record kind {kind_id!r}{doubts}; expected one of: "
+            f"{', '.join(sorted(KINDS_BY_ID))}"
         )
     return kind

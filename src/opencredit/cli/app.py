@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
 
@@ -225,6 +226,15 @@ def whatif(
         console.print(render.what_if(result))
 
 
+class Engine(StrEnum):
+    """Engines ``opencredit rebuild`` can score with."""
+
+    kernel = "kernel"
+    duckdb = "duckdb"
+    state = "state"
+    spark = "spark"
+
+
 @app.command()
 def rebuild(
     as_of: AsOfOpt = None,
@@ -240,17 +250,101 @@ def rebuild(
             "--state", help="Also rebuild the incremental engine's factor state from the ledger"
         ),
     ] = False,
+    check: Annotated[
+        bool,
+        typer.Option(
+            "--check",
+            help="Only compare the ledger's columnar copy with the row store; exit 1 if they "
+            "differ",
+        ),
+    ] = False,
+    engine: Annotated[
+        Engine,
+        typer.Option(
+            "--engine",
+            help="kernel (compiled, over the columnar copy; default), duckdb, state (re-score "
+            "from per-person state, built when missing or stale) or spark (local[2], via a "
+            "Parquet export)",
+        ),
+    ] = Engine.kernel,
 ) -> None:
-    """Recompute every score from the whole ledger with the batch engine (DuckDB)."""
+    """Recompute every score from the ledger's columnar copy, all policies in one pass."""
     from opencredit.cli import render
     from opencredit.cli.progress import steps
 
     with _open() as ws:
+        if check:
+            found = ws.columnar_differences()
+            for line in found:
+                console.print(line, markup=False, highlight=False)
+            if found:
+                console.print(
+                    f"the columnar copy differs from the row store; delete "
+                    f"{ws.columnar().dir} to copy it again",
+                    markup=False,
+                )
+                raise typer.Exit(1)
+            console.print("the columnar copy equals the row store", markup=False)
+            return
         chosen = [ws.policy(p).key for p in policy] if policy else list(ws.policies)
-        with steps("rebuilding scores", len(chosen), state.quiet) as advance:
-            results = ws.rebuild(_as_of(as_of), chosen, state=state_, progress=advance)
+        if engine == Engine.spark:
+            from opencredit.engines.spark import rebuild_with_spark
+
+            with steps("rebuilding scores", len(chosen) + 1, state.quiet) as advance:
+                results = rebuild_with_spark(
+                    ws, _as_of(as_of), chosen, state=state_, progress=advance
+                )
+        else:
+            with steps(
+                "rebuilding scores", 1 + (len(chosen) if state_ else 0), state.quiet
+            ) as advance:
+                results = ws.rebuild(
+                    _as_of(as_of), chosen, state=state_, engine=engine.value, progress=advance
+                )
         for r in results:
             console.print(render.distribution(ws.policy(r.policy), r.scores))
+
+
+class ExportFormat(StrEnum):
+    """Formats ``opencredit export`` writes."""
+
+    parquet = "parquet"
+
+
+@app.command("export")
+def export_command(
+    format_: Annotated[
+        ExportFormat, typer.Option("--format", help="Output format")
+    ] = ExportFormat.parquet,
+    out: Annotated[
+        Path | None, typer.Option(help="Output directory [default: DATA/exports/seq-HEAD]")
+    ] = None,
+    partitions: Annotated[
+        int, typer.Option(min=1, max=4096, help="Partitions: md5 of the resident ID mod N")
+    ] = 64,
+    with_attributes: Annotated[
+        bool, typer.Option(help="Export the persons' attributes too (for the regulator)")
+    ] = False,
+) -> None:
+    """Export the ledger, registry, disputes and policies as Parquet partitioned by person."""
+    from opencredit.cli.progress import counter
+    from opencredit.ledger.export import export_ledger
+
+    with _open() as ws:
+        head = ws.store.max_seq()
+        target = out or ws.data_dir / "exports" / f"seq-{head}"
+        with counter("exporting records", head, state.quiet) as advance:
+            m = export_ledger(
+                ws.store,
+                target,
+                partitions=partitions,
+                with_attributes=with_attributes,
+                progress=advance,
+            )
+    console.print(
+        f"exported {m.records:,} records (head seq {m.head_seq:,}), {m.persons:,} persons, "
+        f"{m.disputes:,} disputes in {m.partitions} partitions to {target}"
+    )
 
 
 @policy_app.command("lint")
@@ -304,8 +398,8 @@ def policy_install(
         print_report(report, console)
         raise typer.Exit(1)
     with _open() as ws:
-        p = ws.install_policy(file)
-        console.print(f"installed {p.key}")
+        done = ws.install_policy(file)
+        console.print(f"{'installed' if done.new else 'already installed'} {done.key}")
 
 
 @app.command()

@@ -121,6 +121,12 @@ def ingest_report(report: IngestReport, console: Console, report_dir: Path | Non
             f"records ({seqs}), {r.duplicates:,} duplicates skipped, "
             f"{report.bad_rows:,} bad rows rejected",
         )
+    elif not report.rejected_whole:  # nothing new to write: no rows, or only duplicates
+        summary = Text.assemble(
+            ("nothing new", "green"),
+            f" in {report.source}: {report.rows:,} rows, {report.duplicates:,} duplicates "
+            "skipped, no batch written",
+        )
     else:
         summary = Text.assemble(
             ("rejected", "red"),

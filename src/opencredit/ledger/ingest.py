@@ -7,7 +7,8 @@ never makes a second record: the same content is counted as a duplicate, differe
 an error (correct a record by filing an amendment that names it in ``target_ref``).
 
 Checks run column-wise over Arrow arrays, so a million-row file validates in seconds; only
-rows that fail get a per-row message.
+rows that fail get a per-row message. The rules (refs, numbers, dates, ages) are in
+docs/ledger.md.
 """
 
 from __future__ import annotations
@@ -27,13 +28,18 @@ from opencredit.clock import today as clock_today
 from opencredit.errors import ConcurrentFiling, OpenCreditError
 from opencredit.ledger.files import RawRows, RowError, read_rows
 from opencredit.ledger.records import Action, Record
+from opencredit.ledger.refs import check_refs
 from opencredit.ledger.store import BatchReceipt, Store, TermMaker
 from opencredit.registry import parse_org_code, parse_resident_id
 from opencredit.registry.resident_id import valid_mask
 
-MAX_REF_LENGTH = 100
 EARLIEST = dt.date(1900, 1, 1)
 _CORRECTIONS = ("amend", "retract")
+#: What a row about an ID the registry does not hold is told: no more than that it cannot be
+#: filed, so that a batch says nothing about who is registered (docs/ledger.md).
+UNFILEABLE = "cannot be filed for this resident ID"
+#: A plain decimal number, ASCII only: no ``1_000``, no full-width digits, no hex.
+PLAIN_NUMBER = r"^[+-]?([0-9]+(\.[0-9]*)?|\.[0-9]+)([eE][+-]?[0-9]+)?$"
 
 
 @dataclass
@@ -60,8 +66,9 @@ class IngestReport:
 
     @property
     def rejected_whole(self) -> bool:
-        """True if the file was refused and nothing written."""
-        return self.receipt is None
+        """True if the file was refused and nothing written (a file with nothing new to
+        write, no rows or only duplicates, is not refused: it writes no batch)."""
+        return self.receipt is None and bool(self.errors)
 
 
 class ProviderError(OpenCreditError):
@@ -108,13 +115,15 @@ def ingest_rows(
             errors=list(raw.errors),
             line_word=raw.line_word,
         )
-        checked = _Validator(store, raw, code, organisation.domains, today).run()
+        checked = _Validator(store, raw, code, organisation.domains, today, partial).run()
         report.errors.extend(checked.errors)
         report.errors.sort(key=lambda e: (e.line, e.field))
         report.duplicates = int(checked.duplicate.sum())
         if report.errors and not partial:
             return report
         keep = ~(checked.bad | checked.duplicate)
+        if not keep.any():
+            return report  # nothing to write: no batch, empty or not
         rows = checked.table.filter(pa.array(keep))
         try:
             report.receipt = store.append(
@@ -145,12 +154,20 @@ class _Validator:
     """Column-wise checks of one file's rows; collects errors and a bad-row mask."""
 
     def __init__(
-        self, store: Store, raw: RawRows, org: str, domains: tuple[str, ...], today: dt.date
+        self,
+        store: Store,
+        raw: RawRows,
+        org: str,
+        domains: tuple[str, ...],
+        today: dt.date,
+        partial: bool = False,
     ) -> None:
         self.store, self.raw, self.org, self.domains, self.today = store, raw, org, domains, today
+        self.partial = partial
         self.n = raw.table.num_rows
         self.lines = raw.lines
         self.errors: list[RowError] = []
+        self.refused_targets: set[int] = set()  # rows whose target_ref is already an error
         self.bad = np.zeros(self.n, dtype=bool)
         self.duplicate = np.zeros(self.n, dtype=bool)
 
@@ -184,14 +201,17 @@ class _Validator:
             for name in ("person", "kind", "ref", "category", "target_ref")
         }
         self._required(strings, is_retract)
+        strings["ref"] = self._check_refs(strings["ref"])
+        strings["target_ref"] = self._check_target_refs(strings["target_ref"])
         person = pc.utf8_upper(pc.utf8_trim_whitespace(strings["person"]))
         self._check_person(person, is_retract)
         kind = pc.utf8_trim_whitespace(strings["kind"])
         kind_index = self._check_kind(kind, is_retract)
         occurred = self._check_occurred()
+        self._check_age(person, occurred, kind_index, is_retract)
         value = self._check_value(kind_index, is_retract)
         category = self._check_category(strings["category"], kind_index, is_retract)
-        self._check_refs(strings["ref"])
+        self._check_repeated_refs(strings["ref"])
         self.existing = self.store.existing_refs(
             self.org, [r for r in strings["ref"].to_pylist() if r]
         )
@@ -209,6 +229,7 @@ class _Validator:
         )
         self._check_corrections(strings["target_ref"], is_retract)
         self._check_existing()
+        self._check_registered()
         return self
 
     # each check -------------------------------------------------------------------------
@@ -241,13 +262,77 @@ class _Validator:
             except OpenCreditError as exc:
                 reason = str(exc)
             self.fail(_one(self.n, i), "person", reason, person)
-        good = present & ok
+
+    def _check_registered(self) -> None:
+        """Rows about IDs the registry does not hold cannot be filed. Asked last, and only of
+        rows that would otherwise be filed, of a batch that would otherwise be filed: a batch
+        refused for anything else tells nothing of who is registered (docs/ledger.md)."""
+        if self.bad.any() and not self.partial:
+            return
+        person = self.table.column("person")
+        good = ~self.bad & ~self.duplicate & _np(pc.is_valid(person))
+        if not good.any():
+            return
         unknown = self.store.unknown_persons(
-            set(pc.unique(person.filter(pa.array(good))).to_pylist()) if good.any() else ()
+            set(pc.unique(person.filter(pa.array(good))).to_pylist())
         )
         if unknown:
             mask = good & _np(pc.is_in(person, value_set=pa.array(sorted(unknown))))
-            self.fail(mask, "person", "no such person in the registry", person)
+            self.fail(mask, "person", UNFILEABLE, person)
+
+    def _check_age(
+        self,
+        person: pa.ChunkedArray,
+        occurred: pa.Array,
+        kind_index: np.ndarray,
+        is_retract: np.ndarray,
+    ) -> None:
+        """No record before the person's birth, nor before its kind's minimum age.
+
+        The birth date is the one the resident ID encodes (the registry refuses persons whose
+        attributes contradict their ID), so no registry read is needed."""
+        valid = ~self.bad & _np(pc.is_valid(occurred)) & _np(pc.is_valid(person)) & ~is_retract
+        if not valid.any():
+            return
+        births = pc.strptime(
+            pc.utf8_slice_codeunits(person, 6, 14), format="%Y%m%d", unit="s", error_is_null=True
+        )
+        valid &= _np(pc.is_valid(births))
+        if not valid.any():
+            return
+
+        def parts(dates: pa.Array | pa.ChunkedArray) -> tuple[np.ndarray, np.ndarray]:
+            year = np.asarray(pc.fill_null(pc.year(dates), 0).to_numpy(zero_copy_only=False))
+            month = pc.fill_null(pc.month(dates), 0).to_numpy(zero_copy_only=False)
+            day = pc.fill_null(pc.day(dates), 0).to_numpy(zero_copy_only=False)
+            return year, np.asarray(month) * 100 + np.asarray(day)
+
+        (by, bmd), (oy, omd) = parts(births), parts(occurred)
+        age = oy - by - (omd < bmd)  # whole years on the record's day
+        before = valid & ((oy < by) | ((oy == by) & (omd < bmd)))
+        birth_text = pc.strftime(births, format="%Y-%m-%d")
+        self.fail(
+            before,
+            "occurred",
+            lambda i: (
+                f"is before the person was born ({birth_text[i].as_py()}, as the resident ID "
+                "says); a record is of something the person did"
+            ),
+            occurred,
+        )
+        k = np.where(kind_index >= 0, kind_index, 0)
+        floor = np.array([kd.min_age_years or 0 for kd in KINDS])[k]
+        young = valid & ~before & (kind_index >= 0) & (age < floor)
+        self.fail(
+            young,
+            "occurred",
+            lambda i: (
+                f"the person was {age[i]} then (born {birth_text[i].as_py()}, as the resident "
+                f"ID says); {KINDS[k[i]].id} records are of persons aged "
+                f"{floor[i]} or over"
+            ),
+            occurred,
+        )
 
     def _check_kind(self, kind: pa.ChunkedArray, is_retract: np.ndarray) -> np.ndarray:
         ids = pa.array([k.id for k in KINDS])
@@ -370,9 +455,32 @@ class _Validator:
         self.fail(has & ~vetted, "category", why, category)
         return pc.if_else(pa.array(has), category, pa.scalar(None, pa.string()))
 
-    def _check_refs(self, ref: pa.ChunkedArray) -> None:
-        long = _np(pc.greater(pc.utf8_length(ref), MAX_REF_LENGTH))  # characters, as len()
-        self.fail(long, "ref", f"longer than {MAX_REF_LENGTH} characters")
+    def _check_refs(self, ref: pa.ChunkedArray) -> pa.Array:
+        """Trimmed refs; a ref that is not an identifier (see :mod:`.refs`) is an error, and
+        is not looked up in the store (it may hold text a database cannot)."""
+        trimmed, problems = check_refs(ref, "ref")
+        for i, reason in problems.items():
+            self.fail(_one(self.n, i), "ref", reason, ref)
+        return _without(trimmed, problems)
+
+    def _check_target_refs(self, target_ref: pa.ChunkedArray) -> pa.Array:
+        """Trimmed target refs, checked as refs; except that a ref this organisation has
+        already filed may always be named, so records filed under older, looser rules (or with a
+        ref that should not have been accepted) can still be amended or retracted."""
+        trimmed, problems = check_refs(target_ref, "target_ref")
+        if not problems:
+            return trimmed
+        values = trimmed.to_pylist()
+        filed = self.store.existing_refs(
+            self.org, {values[i] for i in problems if _storable(values[i])}
+        )
+        refused = {i: why for i, why in problems.items() if values[i] not in filed}
+        for i, reason in refused.items():
+            self.fail(_one(self.n, i), "target_ref", reason, target_ref)
+        self.refused_targets = set(refused)
+        return _without(trimmed, refused)
+
+    def _check_repeated_refs(self, ref: pa.Array) -> None:
         if pc.count_distinct(ref, mode="only_valid").as_py() == pc.count(ref).as_py():
             return  # no ref repeats: nothing to name
         refs = ref.to_pylist()
@@ -421,6 +529,8 @@ class _Validator:
         cols = {name: self.table.column(name).to_pylist() for name in self.table.column_names}
         for i in map(int, correcting):
             ref = targets[i]
+            if i in self.refused_targets:
+                continue
             if not ref:
                 self.fail(
                     _one(self.n, i),
@@ -547,6 +657,24 @@ def _reads_back(parsed: pa.ChunkedArray, text: pa.ChunkedArray) -> pa.ChunkedArr
     return pc.equal(pc.strftime(parsed, format="%Y-%m-%d"), text)
 
 
+def _storable(text: str) -> bool:
+    """Text a store may be asked about: printable, and no longer than any ref ever was."""
+    return text.isprintable() and len(text) <= _LEGACY_REF_LENGTH
+
+
+#: Refs could be up to 100 characters before :mod:`.refs` limited them.
+_LEGACY_REF_LENGTH = 100
+
+
+def _without(values: pa.Array, rows: dict[int, str]) -> pa.Array:
+    """``values`` with the given rows set to null (their problem is already reported)."""
+    if not rows:
+        return values
+    mask = np.zeros(len(values), dtype=bool)
+    mask[list(rows)] = True
+    return pc.if_else(pa.array(mask), pa.scalar(None, values.type), values)
+
+
 def _np(array: pa.Array | pa.ChunkedArray) -> np.ndarray:
     """A boolean Arrow array as numpy, nulls as False."""
     return np.asarray(pc.fill_null(array, False).to_numpy(zero_copy_only=False), dtype=bool)
@@ -570,19 +698,13 @@ def _to_float(raw: pa.ChunkedArray) -> tuple[np.ndarray, np.ndarray]:
         return np.where(np.isfinite(out), out, np.nan), ~np.isfinite(out) & _np(pc.is_valid(raw))
     text = pc.utf8_trim_whitespace(pc.cast(raw, pa.string()))
     text = pc.if_else(pc.equal(text, ""), pa.scalar(None, pa.string()), text)
-    try:
-        out = pc.cast(text, pa.float64()).to_numpy(zero_copy_only=False).astype(float)
-        bad = np.zeros(n, dtype=bool)
-    except pa.ArrowInvalid:
-        out = np.full(n, np.nan)
-        bad = np.zeros(n, dtype=bool)
-        for i, v in enumerate(text.to_pylist()):
-            if v is None:
-                continue
-            try:
-                out[i] = float(v)
-            except ValueError:
-                bad[i] = True
-    bad |= _np(pc.is_valid(text)) & ~np.isfinite(out)  # "nan" and "inf" are not numbers
+    # Only plain ASCII decimals: Python's float() also reads "1_000", full-width digits and
+    # "nan", which no file format means as a number.
+    plain = _np(pc.match_substring_regex(text, PLAIN_NUMBER))
+    bad = _np(pc.is_valid(text)) & ~plain
+    text = pc.if_else(pa.array(plain), text, pa.scalar(None, pa.string()))
+    out = pc.cast(text, pa.float64()).to_numpy(zero_copy_only=False).astype(float)
+    bad |= plain & ~np.isfinite(out)  # 1e999 overflows to inf
+    assert len(out) == n
     out = np.where(np.isfinite(out), out, np.nan)
     return out, bad

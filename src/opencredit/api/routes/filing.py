@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import tempfile
 from collections.abc import Callable, Sequence
 from pathlib import Path as FilePath
 from typing import Annotated
@@ -28,8 +27,9 @@ from opencredit.api.schemas import (
     RecordIn,
     Rejection,
 )
-from opencredit.ledger.files import FORMATS
+from opencredit.ledger.files import FORMATS, read_data
 from opencredit.ledger.ingest import IngestReport
+from opencredit.ledger.refs import MAX_REF_LENGTH, ref_problem
 
 router = APIRouter(tags=["data provider"], responses=AUTHENTICATED)
 
@@ -44,7 +44,21 @@ FILING_RESPONSES = {
 }
 
 
+#: The longest upload file name accepted (as most file systems allow).
+MAX_FILE_NAME = 255
+
+
 def _answer(report: IngestReport) -> JSONResponse:
+    if report.receipt is None and not report.rejected_whole:  # nothing new: no batch
+        body = Receipt(
+            batch=None,
+            accepted=0,
+            duplicates=report.duplicates,
+            rejected=0,
+            first_seq=None,
+            last_seq=None,
+        )
+        return JSONResponse(jsonable_encoder(body), status_code=200)
     if report.rejected_whole:
         body = Rejection(
             detail=f"rejected: {report.bad_rows} bad record(s) out of "
@@ -119,20 +133,14 @@ def upload(
 ) -> Receipt:
     """File a whole file; the report names every bad row by line (or row) and field."""
     assert caller.subject is not None
-    name = FilePath(file.filename or "upload").name
-    suffix = FilePath(name).suffix.lower()
-    if suffix not in FORMATS:
-        raise access.InvalidRequest(
-            f"file {name!r}: unknown type {suffix!r}; expected .csv, .jsonl or .parquet"
-        )
+    name = _file_name(file.filename)
     data = file.file.read()
 
     def handler() -> JSONResponse:
-        with tempfile.TemporaryDirectory() as tmp:
-            path = FilePath(tmp) / name
-            path.write_bytes(data)
-            with ctx.filing_lock:
-                return _answer(ctx.workspace.ingest(path, caller.subject, partial=partial))
+        # read from memory: no server path ever appears in a message
+        raw = read_data(data, name)
+        with ctx.filing_lock:
+            return _answer(ctx.workspace.ingest_rows(raw, caller.subject, partial=partial))
 
     fingerprint = (  # only needed with a key: no copy of a large file otherwise
         b"POST /records/upload\n" + name.encode() + bytes([partial]) + data
@@ -140,6 +148,28 @@ def upload(
         else b""
     )
     return run_idempotent(ctx, caller, idempotency_key, fingerprint, handler)  # type: ignore[return-value]
+
+
+def _file_name(given: str | None) -> str:
+    """The upload's file name (its last part), which names it in every message and in the
+    batch's record: printable, at most :data:`MAX_FILE_NAME` characters, a known type."""
+    name = FilePath((given or "upload").replace("\\", "/")).name
+    if not name.isprintable():
+        pos = next(i for i, c in enumerate(name) if not c.isprintable())
+        raise access.InvalidRequest(
+            f"file name: character {pos + 1} is U+{ord(name[pos]):04X}, not printable; "
+            "expected a plain file name such as records.csv"
+        )
+    if len(name) > MAX_FILE_NAME:
+        raise access.InvalidRequest(
+            f"file name is {len(name):,} characters long; expected at most {MAX_FILE_NAME}"
+        )
+    suffix = FilePath(name).suffix.lower()
+    if suffix not in FORMATS:
+        raise access.InvalidRequest(
+            f"file {name!r}: unknown type {suffix!r}; expected .csv, .jsonl or .parquet"
+        )
+    return name
 
 
 @router.get("/org/disputes", summary="Disputes of records we filed")
@@ -203,8 +233,11 @@ def decide(
         target = ctx.workspace.store.record(target_seq)
         assert target is not None
         # Dispute ids are unique, so the suffix alone makes the ref unique; the target's ref
-        # is cut so that the whole stays within the 100 characters a ref may have.
-        auto_ref = f"{target.ref[:70]}-dispute-{dispute_id}-{action}"
+        # is cut so that the whole stays within the characters a ref may have.
+        suffix = f"-dispute-{dispute_id}-{action}"
+        auto_ref = f"{target.ref[: MAX_REF_LENGTH - len(suffix)]}{suffix}"
+        if ref_problem(auto_ref) is not None:  # a ref filed under older, looser rules
+            auto_ref = suffix[1:]
         record = (
             RecordIn(
                 person=target.person,
