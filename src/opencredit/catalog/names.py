@@ -23,9 +23,9 @@ from typing import Any
 _PIECE = re.compile(r"[A-Z]+(?=[A-Z][a-z])|[A-Z]?[a-z]+|[A-Z]+|[0-9]+|[^\x00-\x7f]+")
 
 #: A word rarer than this in the corpus (per about 10^12 words) is not taken as proof that a
-#: piece is one word: ``maxage`` (35,000) is read as ``max age``, ``sextant`` (190,000) is not
-#: split.
-RARE_WORD_COUNT = 100_000
+#: piece is one word: ``maxage`` (35,000) and ``racepoints`` (100,000) are read as ``max age``
+#: and ``race points``, ``sextant`` (190,000) and ``Essex`` (8.6 million) are not split.
+RARE_WORD_COUNT = 150_000
 
 
 @functools.cache
@@ -53,26 +53,59 @@ def word_count(word: str) -> float:
 
 @functools.lru_cache(maxsize=65536)
 def segment(piece: str, is_term: Callable[[str], bool]) -> tuple[str, ...]:
-    """``piece`` (lower-case letters) as words. A rare word that divides into a ``term`` and
-    another corpus word is read as the two (``maxage``: ``max age``)."""
+    """``piece`` (lower-case letters) as words. A piece that is not a common word in its own
+    right and in which the segmenter finds no ``term`` is searched for one between corpus
+    words: ``maxage`` is ``max age``, ``latechusheng`` is ``late chusheng``."""
     words = tuple(_segmenter().segment(piece)) or (piece,)
-    if words != (piece,) or word_count(piece) >= RARE_WORD_COUNT:
+    if any(is_term(w) for w in words) or word_count(piece) >= RARE_WORD_COUNT:
         return words
-    for cut in range(2, len(piece) - 1):
-        head, tail = piece[:cut], piece[cut:]
-        if (is_term(head) and word_count(tail) > 0) or (is_term(tail) and word_count(head) > 0):
-            return (head, tail)
-    return words
+    return _around_term(piece, is_term) or words
+
+
+#: A word at least this common is an everyday word: a run of them around a refused term of
+#: four letters or more is read as words (``racepointslate``: ``race points late``).
+COMMON_WORD_COUNT = 1_000_000
+
+
+def _around_term(piece: str, is_term: Callable[[str], bool]) -> tuple[str, ...] | None:
+    """``piece`` as (words, term, words): the term a vocabulary word (or a word a stem starts),
+    the parts around it empty or corpus words; for a term of four letters or more, also runs of
+    everyday words. Short terms need single words around them, so ``latepassage`` (``late
+    passage``) is not read as ``latepass age``."""
+
+    def known(part: str, loose: bool) -> tuple[str, ...] | None:
+        if part == "" or word_count(part) > 0:
+            return (part,) if part else ()
+        if loose:
+            words = tuple(_segmenter().segment(part))
+            if all(word_count(w) >= COMMON_WORD_COUNT for w in words):
+                return words
+        return None
+
+    for start in range(len(piece)):
+        for end in range(len(piece), start + 2, -1):
+            middle = piece[start:end]
+            if not is_term(middle):
+                continue
+            loose = len(middle) >= 4
+            before, after = known(piece[:start], loose), known(piece[end:], loose)
+            if before is not None and after is not None:
+                return (*before, middle, *after)
+    return None
 
 
 def words_of(
-    name: str, worth_reading: Callable[[str], bool], is_term: Callable[[str], bool]
+    name: str,
+    worth_reading: Callable[[str], bool],
+    is_term: Callable[[str], bool],
+    keep_whole: Callable[[str], bool],
 ) -> list[str]:
     """The words of ``name``. Only pieces for which ``worth_reading`` is true (they contain a
-    word the caller looks for) are segmented; the others are kept as they are."""
+    word the caller looks for) and that are not to be kept whole are segmented; the others
+    are kept as they are."""
     out: list[str] = []
     for piece in pieces(name):
-        if piece.isascii() and piece.isalpha() and worth_reading(piece) and not is_term(piece):
+        if piece.isascii() and piece.isalpha() and worth_reading(piece) and not keep_whole(piece):
             out.extend(segment(piece, is_term))
         else:
             out.append(piece)

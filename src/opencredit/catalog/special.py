@@ -77,7 +77,7 @@ SPECIAL_CATEGORIES: dict[str, tuple[str, ...]] = {
         "insulin",
         "chemotherapy",
         "patient record",
-        "jiankang",
+        "jian kang",
         "健康",
         "疾病",
         "病历",
@@ -109,8 +109,9 @@ SPECIAL_CATEGORIES: dict[str, tuple[str, ...]] = {
         "gynec*",
         "surrogacy",
         "childless",
-        "childfree",
+        "child free",
         "jihua shengyu",
+        "ji hua sheng yu",
         "怀孕",
         "避孕",
         "计划生育",
@@ -158,7 +159,7 @@ SPECIAL_CATEGORIES: dict[str, tuple[str, ...]] = {
         "race",
         "races",
         "racial*",
-        "minzu",
+        "min zu",
         "skin colour",
         "skin color",
         "caste",
@@ -210,7 +211,7 @@ SPECIAL_CATEGORIES: dict[str, tuple[str, ...]] = {
         "ramadan",
         "falun*",
         "clergy",
-        "zongjiao",
+        "zong jiao",
         "宗教",
         "信仰",
     ),
@@ -231,7 +232,7 @@ SPECIAL_CATEGORIES: dict[str, tuple[str, ...]] = {
         "communis*",
         "party member",
         "party membership",
-        "dangyuan",
+        "dang yuan",
         "政治",
         "党员",
     ),
@@ -251,7 +252,7 @@ SPECIAL_CATEGORIES: dict[str, tuple[str, ...]] = {
         "face data",
         "face print",
         "facial*",
-        "faceid",
+        "face id",
         "iris",
         "retina*",
         "voiceprint*",
@@ -291,8 +292,8 @@ PERSON_ATTRIBUTES: dict[str, tuple[str, ...]] = {
         "underage",
         "millennial*",
         "boomer*",
-        "nianling",
-        "chusheng",
+        "nian ling",
+        "chu sheng",
         "年龄",
         "出生",
     ),
@@ -313,8 +314,8 @@ PERSON_ATTRIBUTES: dict[str, tuple[str, ...]] = {
         "girls",
         "masculin*",
         "feminin*",
-        "nonbinary",
-        "xingbie",
+        "non binary",
+        "xing bie",
         "性别",
         "男性",
         "女性",
@@ -332,9 +333,10 @@ PERSON_ATTRIBUTES: dict[str, tuple[str, ...]] = {
         "rural",
         "urban",
         "hukou",
-        "huji",
-        "jiguan",
-        "diqu",
+        "hu kou",
+        "hu ji",
+        "ji guan",
+        "di qu",
         "domicile*",
         "residence*",
         "residency",
@@ -383,7 +385,7 @@ PERSON_ATTRIBUTES: dict[str, tuple[str, ...]] = {
         "divorc*",
         "widow*",
         "fiance*",
-        "hunyin",
+        "hun yin",
         "婚姻",
     ),
     "resident ID number (it encodes birth date, sex and region)": (
@@ -393,7 +395,7 @@ PERSON_ATTRIBUTES: dict[str, tuple[str, ...]] = {
         "id card",
         "identity card",
         "identity number",
-        "shenfenzheng",
+        "shen fen zheng",
         "身份证",
     ),
 }
@@ -543,7 +545,11 @@ def _meanings(word: str) -> list[tuple[Kind, str]]:
 
 
 def _is_term(piece: str) -> bool:
-    return bool(_meanings(piece)) or piece in _AMBIGUOUS_GLUED
+    return bool(_meanings(piece))
+
+
+def _keep_whole(piece: str) -> bool:
+    return _is_term(piece) or piece in _AMBIGUOUS_GLUED
 
 
 def _worth_reading(piece: str) -> bool:
@@ -553,11 +559,19 @@ def _worth_reading(piece: str) -> bool:
 @functools.lru_cache(maxsize=65536)
 def read_name(name: str) -> Reading:
     """Read ``name`` as words and look them up in the vocabulary."""
-    words = tuple(words_of(name, _worth_reading, _is_term))
+    words = tuple(words_of(name, _worth_reading, _is_term, _keep_whole))
     refusals: list[Refusal] = []
     doubts: list[str] = []
     i = 0
     while i < len(words):
+        # Words the segmenter cut apart that glue into a vocabulary word: "faces can" in
+        # "latefacescan" is "facescan".
+        length, meanings = _glued_run(words, i)
+        if meanings:
+            glued = "".join(words[i : i + length])
+            refusals += [Refusal(kind, concept, glued) for kind, concept in meanings]
+            i += length
+            continue
         for length in range(min(_LONGEST, len(words) - i), 0, -1):
             run = words[i : i + length]
             said = " ".join(run)
@@ -582,6 +596,16 @@ def read_name(name: str) -> Reading:
         if term in name:
             refusals.append(Refusal(kind, concept, term))
     return Reading(name, words, tuple(dict.fromkeys(refusals)), tuple(dict.fromkeys(doubts)))
+
+
+def _glued_run(words: tuple[str, ...], i: int) -> tuple[int, list[tuple[Kind, str]]]:
+    """The longest run of 2-4 words from ``i`` that glues into a refused word of at least four
+    letters, as (length, meanings); (1, []) if none does."""
+    for length in range(min(4, len(words) - i), 1, -1):
+        glued = "".join(words[i : i + length])
+        if len(glued) >= 4 and glued.isalpha() and (meanings := _meanings(glued)):
+            return length, meanings
+    return 1, []
 
 
 def _concept_of(term: str) -> str:
@@ -611,8 +635,14 @@ def attribute_message(name: str, what: str) -> str | None:
     found = [r for r in read_name(name).refusals if r.kind == "attribute"]
     if not found:
         return None
+    concepts = list(dict.fromkeys(r.concept for r in found))
+    which = (
+        f"the person attribute {concepts[0]!r}"
+        if len(concepts) == 1
+        else f"the person attributes {', '.join(map(repr, concepts))}"
+    )
     return (
-        f"{what} {name!r} refers to the person attribute {found[0].concept!r}"
+        f"{what} {name!r} refers to {which}"
         f"{_through(name, found[0].word)}: opencredit records and scores conduct only, never a "
         "person's age, sex, region or other attributes (principle 4, docs/policies.md)"
     )
