@@ -553,6 +553,7 @@ def _keep_whole(piece: str) -> bool:
 
 
 def _worth_reading(piece: str) -> bool:
+    """True if ``piece`` may hold a vocabulary word, so that it is worth segmenting."""
     return any(term in piece for term in _SEARCHED)
 
 
