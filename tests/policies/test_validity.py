@@ -127,6 +127,10 @@ NAME_CASES = {
     "factor id, special": ("factors.0.id", "halal_bonus", "religious or philosophical belief"),
     "band name": ("bands.0.name", "Young women", "person attribute"),
     "band name, ethnicity": ("bands.1.name", "Ethnic majority", "racial or ethnic origin"),
+    "band name, Han": ("bands.1.name", "Han", "racial or ethnic origin"),
+    "band name, full-width": ("bands.0.name", "\uff21\uff47\uff45 group", "'age'"),
+    "band name, zero-width space": ("bands.0.name", "A\u200bge group", "'age'"),
+    "band name, Cyrillic a": ("bands.0.name", "\u0410ge group", "mixes Latin letters"),
     "kind": ("factors.0.kinds", ["payment_missed", "ageGroup"], "person attribute 'age'"),
     "kind, special": ("factors.0.kinds", ["ethnicity"], "racial or ethnic origin"),
 }
@@ -347,6 +351,8 @@ STEM_WORDS = {
     "divorc*": "divorced",
     "widow*": "widowed",
     "fiance*": "fiancee",
+    "kazakh*": "kazakhs",
+    "mongol*": "mongolian",
 }
 
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import functools
 import re
+import unicodedata
 from collections.abc import Callable
 from typing import Any
 
@@ -41,9 +42,27 @@ def _segmenter() -> Any:
     return segmenter
 
 
+def normalise(name: str) -> str:
+    """``name`` in NFKC form (full-width ``ａｇｅ`` is ``age``) without invisible format or control
+    characters (a zero-width space inside ``a\u200bge``)."""
+    text = unicodedata.normalize("NFKC", name)
+    return "".join(c for c in text if unicodedata.category(c) not in ("Cf", "Cc"))
+
+
 def pieces(name: str) -> list[str]:
-    """``name`` split at separators, case changes and letter/digit boundaries, lower-cased."""
-    return [p.lower() for p in _PIECE.findall(name)]
+    """``name`` (normalised) split at separators, case changes and letter/digit boundaries,
+    lower-cased."""
+    return [p.lower() for p in _PIECE.findall(normalise(name))]
+
+
+def mixes_scripts(name: str) -> bool:
+    """True if a word of ``name`` mixes ASCII letters with letters of another script, as a
+    disguised name does (a Cyrillic ``а`` in ``аge``)."""
+    for word in re.split(r"[\W_]+", normalise(name)):
+        letters = [c for c in word if c.isalpha()]
+        if any(c.isascii() for c in letters) and not all(c.isascii() for c in letters):
+            return True
+    return False
 
 
 def word_count(word: str) -> float:

@@ -30,7 +30,7 @@ import functools
 from dataclasses import dataclass
 from typing import Literal
 
-from opencredit.catalog.names import words_of
+from opencredit.catalog.names import normalise, words_of
 from opencredit.errors import RefusedData
 
 # Vocabulary entries: ``word`` matches the word (and its plural), ``stem*`` every word starting
@@ -156,6 +156,14 @@ SPECIAL_CATEGORIES: dict[str, tuple[str, ...]] = {
     ),
     "racial or ethnic origin": (
         "ethnic*",
+        "han",
+        "hanzu",
+        "hui",
+        "huizu",
+        "zhuang",
+        "manchu",
+        "kazakh*",
+        "mongol*",
         "race",
         "races",
         "racial*",
@@ -594,7 +602,7 @@ def read_name(name: str) -> Reading:
                 )
         i += length
     for term, kind, concept in _NON_ASCII_TERMS:
-        if term in name:
+        if term in normalise(name):
             refusals.append(Refusal(kind, concept, term))
     return Reading(name, words, tuple(dict.fromkeys(refusals)), tuple(dict.fromkeys(doubts)))
 
