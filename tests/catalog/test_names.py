@@ -77,6 +77,10 @@ def test_identifiers_split_at_separators_case_and_digits(name, expected):
         ("maritalStatus", "marital status"),
         ("divorced", "marital status"),
         ("年龄段", "age"),
+        ("zodiac_sign", "age"),
+        ("seniors_discount", "age"),
+        ("ladies_night", "sex"),
+        ("household_registration", "region"),
     ],
 )
 def test_person_attributes_are_recognised_in_every_spelling(name, attribute):
@@ -131,6 +135,7 @@ def test_sex_is_both_an_attribute_and_a_special_category():
         ("unionpay", "UnionPay"),
         ("senior_staff", "senior"),
         ("face_value", "face"),
+        ("shanghai-2020", "names a place"),
     ],
 )
 def test_innocent_senses_are_accepted_with_a_doubt(name, doubt):

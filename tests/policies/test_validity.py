@@ -352,6 +352,10 @@ STEM_WORDS = {
     "widow*": "widowed",
     "fiance*": "fiancee",
     "kazakh*": "kazakhs",
+    "pensioner*": "pensioners",
+    "retiree*": "retirees",
+    "zodiac*": "zodiacal",
+    "horoscope*": "horoscopes",
     "mongol*": "mongolian",
 }
 
