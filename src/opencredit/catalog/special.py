@@ -732,9 +732,9 @@ def special_message(name: str, what: str) -> str | None:
     if not found:
         return None
     return (
-        f"{what} {name!r} is refused: it reveals {found[0].concept}"
-        f"{_through(name, found[0].word)}, special-category data that opencredit never "
-        "records or scores (principle 5, docs/policies.md; GDPR Art. 9)"
+        f"{what} {name!r} is refused{_through(name, found[0].word)}: it reveals "
+        f"{found[0].concept}, special-category data that opencredit never records or scores "
+        "(principle 5, docs/policies.md; GDPR Art. 9)"
     )
 
 
