@@ -14,7 +14,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from opencredit.catalog import KINDS, PERSON_ATTRIBUTES, PURPOSES, SPECIAL_CATEGORIES
+from opencredit.catalog import KINDS, PERSON_ATTRIBUTES, PURPOSES, SPECIAL_CATEGORIES, Domain
 from opencredit.errors import PolicyError
 from opencredit.policies.lint import lint_policy_text
 from opencredit.policies.model import parse_policy
@@ -451,3 +451,22 @@ def test_every_stem_has_a_word_of_its_family():
     }
     assert stems == set(STEM_WORDS)
     assert all(word.startswith(stem[:-1]) for stem, word in STEM_WORDS.items())
+
+
+# --- 1. every catalogued purpose is judged ------------------------------------------------------
+
+
+@pytest.mark.parametrize("purpose", sorted(PURPOSES))
+def test_every_purpose_is_judged_for_cross_context_use_and_risk(purpose):
+    """A finance-only policy read for ``purpose``: a cross-context warning unless the purpose is
+    a finance one, and the Annex III note exactly when the purpose is a high-risk use."""
+    report = lint_policy_text(document(changed("purposes", [purpose])))
+    assert report.ok
+    cross = [w for w in report.warnings if "Art. 5(1)(c)" in w.message]
+    assert bool(cross) == (PURPOSES[purpose].domain is not Domain.FINANCE)
+    if cross:
+        assert cross[0].field == "purposes" and purpose in cross[0].message
+    notes = [n for n in report.notes if "Annex III" in n.message]
+    assert bool(notes) == PURPOSES[purpose].high_risk
+    if notes:
+        assert f"{purpose}: Annex III {PURPOSES[purpose].annex_iii}" in notes[0].message
