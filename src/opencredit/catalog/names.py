@@ -23,6 +23,10 @@ from typing import Any
 #: in Chinese) stay one piece each run.
 _PIECE = re.compile(r"[A-Z]+(?=[A-Z][a-z])|[A-Z]?[a-z]+|[A-Z]+|[0-9]+|[^\x00-\x7f]+")
 
+#: Pieces longer than this are kept whole, not segmented: no name in a policy is that long
+#: (ids and band names have at most 64 characters), and reading cost grows with the square.
+MAX_PIECE = 64
+
 #: A word rarer than this in the corpus (per about 10^12 words) is not taken as proof that a
 #: piece is one word: ``maxage`` (35,000) and ``racepoints`` (100,000) are read as ``max age``
 #: and ``race points``, ``sextant`` (190,000) and ``Essex`` (8.6 million) are not split.
@@ -124,7 +128,8 @@ def words_of(
     are kept as they are."""
     out: list[str] = []
     for piece in pieces(name):
-        if piece.isascii() and piece.isalpha() and worth_reading(piece) and not keep_whole(piece):
+        readable = piece.isascii() and piece.isalpha() and len(piece) <= MAX_PIECE
+        if readable and worth_reading(piece) and not keep_whole(piece):
             out.extend(segment(piece, is_term))
         else:
             out.append(piece)

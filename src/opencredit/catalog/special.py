@@ -537,6 +537,10 @@ HIDDEN_TERMS: tuple[str, ...] = ("age", "sex", "birth", "adult", "gender", "dob"
 
 Kind = Literal["special", "attribute"]
 
+#: How much of a name is read (a policy's names have at most 64 characters; longer ones are
+#: refused for their length).
+MAX_NAME = 1000
+
 
 @dataclass(frozen=True, slots=True)
 class Refusal:
@@ -636,8 +640,9 @@ def _worth_reading(piece: str) -> bool:
 
 @functools.lru_cache(maxsize=65536)
 def read_name(name: str) -> Reading:
-    """Read ``name`` as words and look them up in the vocabulary."""
-    words = tuple(words_of(name, _worth_reading, _is_term, _keep_whole))
+    """Read ``name`` as words and look them up in the vocabulary. Only the first
+    :data:`MAX_NAME` characters are read: no name in the catalogues or a policy is longer."""
+    words = tuple(words_of(name[:MAX_NAME], _worth_reading, _is_term, _keep_whole))
     refusals: list[Refusal] = []
     doubts: list[str] = []
     i = 0
@@ -670,8 +675,9 @@ def read_name(name: str) -> Reading:
                     f"{words[i]!r}; make sure it does not name {_concept_of(hidden[0])}"
                 )
         i += length
+    text = normalise(name[:MAX_NAME])
     for term, kind, concept in _NON_ASCII_TERMS:
-        if term in normalise(name):
+        if term in text:
             refusals.append(Refusal(kind, concept, term))
     return Reading(name, words, tuple(dict.fromkeys(refusals)), tuple(dict.fromkeys(doubts)))
 

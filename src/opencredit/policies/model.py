@@ -64,6 +64,8 @@ def _one_script(name: str) -> str:
 
 
 Name = Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9_\-]*$", max_length=64)]
+#: A kind, category or purpose: checked against its catalogue, whose names are all short.
+Label = Annotated[str, Field(min_length=1, max_length=64)]
 PolicyId = Annotated[Name, _refused("id")]
 FactorId = Annotated[Name, _refused("id")]
 BandName = Annotated[
@@ -88,8 +90,8 @@ class Factor(_Strict):
     """One published scoring rule."""
 
     id: FactorId
-    kinds: list[str] = Field(min_length=1)
-    categories: list[str] = Field(default_factory=list)
+    kinds: list[Label] = Field(min_length=1)
+    categories: list[Label] = Field(default_factory=list)
     per_record: Number = 0.0
     per_unit: Number = 0.0
     half_life_days: Number | None = Field(default=None, gt=0)
@@ -142,7 +144,7 @@ class Policy(_Strict):
     description: str = ""
     range: tuple[Bound, Bound]
     base: Number
-    purposes: list[str] = Field(min_length=1)
+    purposes: list[Label] = Field(min_length=1)
     bands: list[Band] = Field(min_length=1)
     factors: list[Factor] = Field(min_length=1)
 
