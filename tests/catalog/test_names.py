@@ -78,6 +78,8 @@ def test_identifiers_split_at_separators_case_and_digits(name, expected):
         ("divorced", "marital status"),
         ("年龄段", "age"),
         ("zodiac_sign", "age"),
+        ("age_of_account_holder", "age"),
+        ("refugees", "nationality"),
         ("seniors_discount", "age"),
         ("ladies_night", "sex"),
         ("household_registration", "region"),
@@ -136,6 +138,9 @@ def test_sex_is_both_an_attribute_and_a_special_category():
         ("senior_staff", "senior"),
         ("face_value", "face"),
         ("shanghai-2020", "names a place"),
+        ("account_age", "age of accounts"),
+        ("age_of_credit_history", "age of credit"),
+        ("minority_bonus", "ethnic minority"),
     ],
 )
 def test_innocent_senses_are_accepted_with_a_doubt(name, doubt):
