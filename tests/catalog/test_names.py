@@ -209,7 +209,9 @@ REFUSED_WORDS = [
     "biometric",
     "health",
 ]
-INNOCENT_WORDS = ["late", "score", "points", "bonus", "total", "loan", "check", "group", "fine"]
+#: Words with no refused sense, and none in an ambiguous phrase with a refused word
+#: ("loan age" is the age of a loan).
+INNOCENT_WORDS = ["late", "score", "points", "bonus", "total", "rate", "check", "group", "fine"]
 
 
 def spell(words: list[str], style: str) -> str:

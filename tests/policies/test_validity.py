@@ -366,7 +366,8 @@ STEM_WORDS = {
 
 
 REFUSED = vocabulary(PERSON_ATTRIBUTES, SPECIAL_CATEGORIES)
-INNOCENT = ["late", "loan", "score", "points", "good", "fair", "repaid", "fines", "tier", "total"]
+#: Words with no refused sense, and none in an ambiguous phrase with a refused word.
+INNOCENT = ["late", "rate", "score", "points", "good", "fair", "repaid", "fines", "tier", "total"]
 STYLES = ["snake", "kebab", "glued"]
 
 
