@@ -476,3 +476,20 @@ def test_every_purpose_is_judged_for_cross_context_use_and_risk(purpose):
     assert bool(notes) == PURPOSES[purpose].high_risk
     if notes:
         assert f"{purpose}: Annex III {PURPOSES[purpose].annex_iii}" in notes[0].message
+
+
+# --- every loading path -------------------------------------------------------------------------
+
+
+def test_load_policy_and_install_policy_refuse_what_lint_refuses(tmp_path):
+    from opencredit.policies.model import load_policy
+    from opencredit.workspace import Workspace
+
+    path = tmp_path / "screening.toml"
+    path.write_text(document(changed("purposes", ["religious_screening"])), encoding="utf-8")
+    with pytest.raises(PolicyError, match=r"screening\.toml: purposes: .*religious"):
+        load_policy(path)
+    with Workspace.init(tmp_path / "data") as ws:
+        with pytest.raises(PolicyError, match="religious"):
+            ws.install_policy(path)
+        assert not any(p.startswith("test@") for p in ws.policies)
