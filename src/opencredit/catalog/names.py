@@ -48,7 +48,7 @@ def _segmenter() -> Any:
 
 def normalise(name: str) -> str:
     """``name`` in NFKC form (full-width ``ａｇｅ`` is ``age``) without invisible format or control
-    characters (a zero-width space inside ``a\u200bge``)."""
+    characters (a zero-width space hidden inside ``age``)."""
     text = unicodedata.normalize("NFKC", name)
     return "".join(c for c in text if unicodedata.category(c) not in ("Cf", "Cc"))
 
