@@ -129,11 +129,16 @@ class Factor(_Strict):
         return self.half_life_days is not None
 
 
+#: The largest version number: a key (an id of at most 64 characters, ``@``, the version) fits
+#: the access tables' 80 characters (:func:`opencredit.access.validate.policy_key`).
+MAX_VERSION = 999_999_999
+
+
 class Policy(_Strict):
     """A published, versioned scoring policy."""
 
     id: PolicyId
-    version: int = Field(ge=1, le=2**31 - 1)
+    version: int = Field(ge=1)
     name: str
     provider: str = ""
     owner: str | None = Field(
@@ -167,6 +172,16 @@ class Policy(_Strict):
         for purpose in purposes:
             check_purpose(purpose)
         return purposes
+
+    @field_validator("version")
+    @classmethod
+    def _version_fits_a_key(cls, version: int) -> int:
+        if version > MAX_VERSION:
+            raise ValueError(
+                f"version {version} is too large; versions go up to {MAX_VERSION:,} (a key "
+                "id@version is kept in 80 characters)"
+            )
+        return version
 
     @field_validator("owner")
     @classmethod
