@@ -14,7 +14,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pyarrow as pa
-import pyarrow.parquet as pq
 
 from opencredit.clock import today
 from opencredit.errors import OpenCreditError, PoliciesChanged, UnknownName
@@ -152,8 +151,11 @@ class Workspace:
 
     # registry and ledger -------------------------------------------------------------------
     def register_persons(self, path: str | Path) -> int:
-        """Register the persons in a Parquet file (id, region, birth_date, sex)."""
-        return self.store.add_persons(pq.read_table(path))
+        """Register the persons in a Parquet file (id; optionally region, birth_date, sex as the
+        ID encodes them); a bad row refuses the file, naming the row and column."""
+        from opencredit.registry.persons import read_persons
+
+        return self.store.add_persons(read_persons(path))
 
     def register_provider(self, code: str, name: str, domains: Iterable[str]) -> Organisation:
         """Register (or re-license) a data provider for some domains."""

@@ -46,6 +46,7 @@ from opencredit.ledger.store import (
     terms_in_key_order,
 )
 from opencredit.perthread import PerThread
+from opencredit.registry.persons import check_persons
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -230,7 +231,7 @@ class PostgresStore(SQLStore):
 
     # registry --------------------------------------------------------------------------------
     def add_persons(self, persons: pa.Table) -> int:
-        persons = persons.select(PERSON_SCHEMA.names).cast(PERSON_SCHEMA).cast(_STORED_PERSONS)
+        persons = check_persons(persons).cast(_STORED_PERSONS)
         with self.db.transaction():
             self.db.execute(
                 "CREATE TEMP TABLE IF NOT EXISTS new_persons (LIKE persons) ON COMMIT DELETE ROWS"

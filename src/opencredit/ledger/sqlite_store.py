@@ -32,6 +32,7 @@ from opencredit.ledger.store import (
     terms_in_key_order,
 )
 from opencredit.perthread import PerThread
+from opencredit.registry.persons import check_persons
 
 #: Run one statement at a time, split at ";" (see _create_tables): no ";" inside one.
 SCHEMA = """
@@ -146,7 +147,7 @@ class SQLiteStore(SQLStore):
 
     # registry --------------------------------------------------------------------------------
     def add_persons(self, persons: pa.Table) -> int:
-        persons = persons.select(PERSON_SCHEMA.names).cast(PERSON_SCHEMA)
+        persons = check_persons(persons)
         before = self.count_persons()
         birth = persons.column("birth_date").cast(pa.int32()).to_pylist()
         rows = zip(
