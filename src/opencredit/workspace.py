@@ -36,6 +36,18 @@ POLICY_RECHECK_SECONDS = 5.0
 _FILING_ATTEMPTS = 3
 
 
+def _domain(name: str) -> str:
+    """A licensed domain by name; unknown names list the domains."""
+    from opencredit.catalog import Domain
+
+    try:
+        return Domain(name.strip().lower()).value
+    except ValueError:
+        raise UnknownName(
+            f"unknown domain {name[:40]!r}; expected one of: {', '.join(d.value for d in Domain)}"
+        ) from None
+
+
 def data_dir_from_env(explicit: str | Path | None = None) -> Path:
     """``explicit``, else ``$OPENCREDIT_DATA``, else ``./opencredit-data``."""
     return Path(explicit or os.environ.get("OPENCREDIT_DATA") or DEFAULT_DATA_DIR)
@@ -159,11 +171,13 @@ class Workspace:
 
     def register_provider(self, code: str, name: str, domains: Iterable[str]) -> Organisation:
         """Register (or re-license) a data provider for some domains."""
-        from opencredit.catalog import Domain
         from opencredit.registry import parse_org_code
+        from opencredit.registry.organisations import check_org_name
 
         org = Organisation(
-            parse_org_code(code).value, name, tuple(Domain(d).value for d in domains)
+            parse_org_code(code).value,
+            check_org_name(name),
+            tuple(_domain(d) for d in domains),
         )
         self.store.add_organisation(org)
         return org

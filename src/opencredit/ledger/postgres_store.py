@@ -46,6 +46,7 @@ from opencredit.ledger.store import (
     terms_in_key_order,
 )
 from opencredit.perthread import PerThread
+from opencredit.registry.organisations import check_org_name
 from opencredit.registry.persons import check_persons
 
 SCHEMA = """
@@ -263,6 +264,7 @@ class PostgresStore(SQLStore):
         return table.cast(PERSON_SCHEMA)
 
     def add_organisation(self, org: Organisation) -> None:
+        org = Organisation(org.code, check_org_name(org.name), org.domains)
         self.db.execute(
             "INSERT INTO organisations VALUES (%s, %s, %s) ON CONFLICT (code) DO UPDATE SET "
             "name = excluded.name, domains = excluded.domains",

@@ -32,6 +32,7 @@ from opencredit.ledger.store import (
     terms_in_key_order,
 )
 from opencredit.perthread import PerThread
+from opencredit.registry.organisations import check_org_name
 from opencredit.registry.persons import check_persons
 
 #: Run one statement at a time, split at ";" (see _create_tables): no ";" inside one.
@@ -191,6 +192,7 @@ class SQLiteStore(SQLStore):
         )
 
     def add_organisation(self, org: Organisation) -> None:
+        org = Organisation(org.code, check_org_name(org.name), org.domains)
         with self._transaction():
             self.db.execute(
                 "INSERT INTO organisations VALUES (?, ?, ?) ON CONFLICT (code) DO UPDATE SET "
