@@ -16,7 +16,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pyarrow as pa
-import pyarrow.parquet as pq
 
 from opencredit.clock import today
 from opencredit.errors import OpenCreditError, PoliciesChanged, PolicyError, UnknownName
@@ -45,6 +44,18 @@ DEFAULT_DATA_DIR = "opencredit-data"
 POLICY_RECHECK_SECONDS = 5.0
 #: Filings tried when policies keep being installed meanwhile.
 _FILING_ATTEMPTS = 3
+
+
+def _domain(name: str) -> str:
+    """A licensed domain by name; unknown names list the domains."""
+    from opencredit.catalog import Domain
+
+    try:
+        return Domain(name.strip().lower()).value
+    except ValueError:
+        raise UnknownName(
+            f"unknown domain {name[:40]!r}; expected one of: {', '.join(d.value for d in Domain)}"
+        ) from None
 
 
 def data_dir_from_env(explicit: str | Path | None = None) -> Path:
@@ -208,8 +219,11 @@ class Workspace:
 
     # registry and ledger -------------------------------------------------------------------
     def register_persons(self, path: str | Path) -> int:
-        """Register the persons in a Parquet file (id, region, birth_date, sex)."""
-        persons = pq.read_table(path)
+        """Register the persons in a Parquet file (id; optionally region, birth_date, sex as the
+        ID encodes them); a bad row refuses the file, naming the row and column."""
+        from opencredit.registry.persons import read_persons
+
+        persons = read_persons(path)
         added = self.store.add_persons(persons)
         if added:
             self._keep_copy(lambda copy: copy.add_persons(persons.column("id"), self.store))
@@ -217,11 +231,13 @@ class Workspace:
 
     def register_provider(self, code: str, name: str, domains: Iterable[str]) -> Organisation:
         """Register (or re-license) a data provider for some domains."""
-        from opencredit.catalog import Domain
         from opencredit.registry import parse_org_code
+        from opencredit.registry.organisations import check_org_name
 
         org = Organisation(
-            parse_org_code(code).value, name, tuple(Domain(d).value for d in domains)
+            parse_org_code(code).value,
+            check_org_name(name),
+            tuple(_domain(d) for d in domains),
         )
         self.store.add_organisation(org)
         return org
