@@ -234,11 +234,14 @@ class Workspace:
         from opencredit.registry import parse_org_code
         from opencredit.registry.organisations import check_org_name
 
-        org = Organisation(
-            parse_org_code(code).value,
-            check_org_name(name),
-            tuple(_domain(d) for d in domains),
-        )
+        licensed = tuple(_domain(d) for d in domains)
+        if not licensed:
+            from opencredit.catalog import Domain
+
+            raise UnknownName(
+                f"no domain given; expected one or more of: {', '.join(d.value for d in Domain)}"
+            )
+        org = Organisation(parse_org_code(code).value, check_org_name(name), licensed)
         self.store.add_organisation(org)
         return org
 
