@@ -251,7 +251,7 @@ class ScoreState:
 def disputes_digest(disputes: Sequence[Dispute]) -> str:
     """A digest of the disputes (seq, opened, resolved), in any order."""
     rows = sorted(
-        (d.seq, d.opened.toordinal(), d.resolved and d.resolved.toordinal()) for d in disputes
+        (d.seq, d.opened.toordinal(), -1 if d.resolved is None else d.resolved.toordinal()) for d in disputes
     )
     return hashlib.sha256(repr(rows).encode()).hexdigest()[:16]
 
@@ -399,7 +399,9 @@ def _dispute_events(a, b, held, disputes, t0, half) -> tuple[np.ndarray, ...]:
                     b[p, s] -= v * w
                 if start > t0:
                     rows.append((start, p, s, -1, occ, v))
-                if stop > t0 and stop < end:
+                if stop > t0 and stop < int(_NEVER):
+                    # back when the dispute is resolved; at ``end`` this cancels the
+                    # term's own leaving, as it had already left
                     rows.append((stop, p, s, 1, occ, v))
     cols = list(zip(*rows, strict=True)) if rows else [[]] * 6
     types = (np.int64, np.int64, np.int64, np.int8, np.int64, np.float64)
