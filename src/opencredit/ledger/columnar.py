@@ -30,16 +30,19 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
-import pyarrow.dataset as ds
 import pyarrow.parquet as pq
 
 from opencredit.catalog import KINDS, PURCHASE_CATEGORIES
 from opencredit.ledger.person_keys import to_keys
 from opencredit.ledger.store import Store
+
+if TYPE_CHECKING:
+    import pyarrow.dataset
 
 #: One segment row per ledger entry. ``occurred`` in days since 1970-01-01; codes index the
 #: manifest's dictionaries; ``action`` indexes :data:`ACTIONS`.
@@ -159,7 +162,11 @@ class ColumnarCopy:
         """Bring the copy level with ``store`` (records and persons); returns its manifest."""
         with self._locked(exclusive=True):
             manifest = self.manifest()
-            if manifest is None or not self._current(manifest, store):
+            if (
+                manifest is None
+                or not self._current(manifest, store)
+                or not self._same_ledger(manifest, store)
+            ):
                 manifest = self._catch_up(store, manifest)
             return manifest
 
@@ -290,14 +297,16 @@ class ColumnarCopy:
         return sum(p.stat().st_size for p in self.dir.iterdir() if p.is_file())
 
 
-def scan(data_dir: str | Path) -> ds.Dataset:
+def scan(data_dir: str | Path) -> pyarrow.dataset.Dataset:
     """The columnar copy of the ledger in ``data_dir`` as a pyarrow dataset (SEGMENT_SCHEMA;
     decode codes with the manifest's dictionaries). Call after ``Workspace.columnar()`` has
     caught the copy up; the files stay while no compaction runs."""
+    import pyarrow.dataset
+
     copy = ColumnarCopy(Path(data_dir) / "columnar")
     manifest = copy.manifest()
     files = [str(copy.dir / s.file) for s in manifest.segments] if manifest else []
-    return ds.dataset(files, schema=SEGMENT_SCHEMA, format="parquet")
+    return pyarrow.dataset.dataset(files, schema=SEGMENT_SCHEMA, format="parquet")
 
 
 def encode(records: pa.Table, manifest: Manifest) -> pa.Table:

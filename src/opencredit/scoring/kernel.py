@@ -21,6 +21,7 @@ from collections.abc import Iterable, Iterator
 import numba
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from opencredit.clock import to_days
@@ -164,14 +165,15 @@ def columns_of(batch: pa.RecordBatch, persons: np.ndarray, is_sorted: bool) -> t
             "the columnar copy names a person the registry does not hold; "
             "run `opencredit rebuild --check`"
         )
-    value = batch.column("value").to_numpy(zero_copy_only=False)  # nulls as NaN
+    # nulls as NaN, always a new read-only array: one compiled signature, not two
+    value = pc.fill_null(batch.column("value"), math.nan).to_numpy()
     category = batch.column("category").fill_null(-1).to_numpy()
     return (
         pidx,
         batch.column("seq").to_numpy(),
         batch.column("kind").to_numpy(),
         batch.column("occurred").to_numpy(),
-        value.astype(np.float64, copy=False),
+        value,
         category,
         batch.column("action").to_numpy(),
     )

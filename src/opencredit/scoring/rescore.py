@@ -251,7 +251,8 @@ class ScoreState:
 def disputes_digest(disputes: Sequence[Dispute]) -> str:
     """A digest of the disputes (seq, opened, resolved), in any order."""
     rows = sorted(
-        (d.seq, d.opened.toordinal(), -1 if d.resolved is None else d.resolved.toordinal()) for d in disputes
+        (d.seq, d.opened.toordinal(), -1 if d.resolved is None else d.resolved.toordinal())
+        for d in disputes
     )
     return hashlib.sha256(repr(rows).encode()).hexdigest()[:16]
 
