@@ -17,6 +17,7 @@ from __future__ import annotations
 import datetime as dt
 import math
 from collections.abc import Iterable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 
 import numba
 import numpy as np
@@ -143,12 +144,23 @@ def dead_seqs(
 
 
 def batches(copy: ColumnarCopy, manifest: Manifest) -> Iterator[tuple[pa.RecordBatch, bool]]:
-    """Every row group of the copy with whether its segment is sorted by person."""
-    for segment in manifest.segments:
-        for batch in pq.ParquetFile(copy.dir / segment.file).iter_batches(
-            batch_size=1 << 20, columns=_READ
-        ):
-            yield batch, segment.sorted
+    """Every row group of the copy with whether its segment is sorted by person; the next
+    is decoded in another thread while the caller works on this one (the kernel releases
+    the GIL)."""
+
+    def read() -> Iterator[tuple[pa.RecordBatch, bool]]:
+        for segment in manifest.segments:
+            for batch in pq.ParquetFile(copy.dir / segment.file).iter_batches(
+                batch_size=1 << 20, columns=_READ
+            ):
+                yield batch, segment.sorted
+
+    with ThreadPoolExecutor(1) as pool:
+        source = read()
+        ahead = pool.submit(next, source, None)
+        while (item := ahead.result()) is not None:
+            ahead = pool.submit(next, source, None)
+            yield item
 
 
 def columns_of(batch: pa.RecordBatch, persons: np.ndarray, is_sorted: bool) -> tuple:
