@@ -197,3 +197,22 @@ def test_stored_scores_are_read_from_the_run_file(ws: Workspace, tmp_path: Path)
     # rows written by write_scores take the file's place
     ws.store.write_scores("lending@1", AS_OF, 3, table.slice(0, 1))
     assert ws.store.scores("lending@1")[0].num_rows == 1
+
+
+def test_large_filings_are_sorted_and_runs_are_merged_in_tiers(
+    ws: Workspace, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from opencredit.ledger import columnar
+
+    monkeypatch.setattr(columnar, "SORT_AT_FILING", 2)
+    monkeypatch.setattr(columnar, "MAX_RUNS", 4)
+    for i in range(7):
+        rows = [repaid(p, f"r{i}-{j}") for j, p in enumerate(reversed(PEOPLE))]
+        file(ws, tmp_path, rows, f"f{i}")
+    segments = ws.columnar().manifest().segments
+    assert all(s.sorted for s in segments) and len(segments) <= 4
+    assert sum(s.rows for s in segments) == 35
+    for s in segments:
+        persons = pq.read_table(ws.columnar().dir / s.file).column("person").to_numpy()
+        assert (np.diff(persons) >= 0).all()
+    assert ws.columnar_differences() == []
