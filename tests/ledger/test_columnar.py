@@ -44,9 +44,15 @@ def test_person_keys_round_trip(ids: list[str]) -> None:
     assert to_ids(keys).to_pylist() == ids
 
 
-@pytest.fixture
-def ws(tmp_path: Path) -> Workspace:
-    workspace = Workspace.init(tmp_path / "data")
+@pytest.fixture(params=["sqlite", "postgres"])
+def ws(request: pytest.FixtureRequest, tmp_path: Path) -> Workspace:
+    """A data directory on either store, persons and a bank registered."""
+    url = None
+    if request.param == "postgres":
+        schema = request.getfixturevalue("pg_schema")
+        url = f"{request.getfixturevalue('pg_url')}?schema={schema}"
+    workspace = Workspace.init(tmp_path / "data", database_url=url)
+    workspace.test_url = url  # type: ignore[attr-defined]
     persons = tmp_path / "persons.parquet"
     pq.write_table(
         pa.table(
@@ -63,6 +69,12 @@ def ws(tmp_path: Path) -> Workspace:
     workspace.register_provider(BANK, "Bank", ["finance"])
     yield workspace
     workspace.close()
+
+
+def cli_args(ws: Workspace) -> list[str]:
+    """--data (and --database-url on PostgreSQL) for the workspace's data."""
+    url = getattr(ws, "test_url", None)
+    return ["--data", str(ws.data_dir), *(["--database-url", url] if url else [])]
 
 
 def file(ws: Workspace, tmp_path: Path, rows: list[dict], name: str) -> None:
@@ -145,14 +157,14 @@ def test_check_reports_a_tampered_copy(ws: Workspace, tmp_path: Path) -> None:
     found = ws.columnar_differences()
     assert len(found) == 1 and "occurred" in found[0]
     runner = CliRunner()
-    result = runner.invoke(app, ["--data", str(ws.data_dir), "rebuild", "--check"])
+    result = runner.invoke(app, [*cli_args(ws), "rebuild", "--check"])
     assert result.exit_code == 1, result.output
     assert "occurred" in result.output and "differs" in result.output
 
 
 def test_check_passes_and_says_so(ws: Workspace, tmp_path: Path) -> None:
     file(ws, tmp_path, [repaid(PEOPLE[0], "a1")], "one")
-    result = CliRunner().invoke(app, ["--data", str(ws.data_dir), "rebuild", "--check"])
+    result = CliRunner().invoke(app, [*cli_args(ws), "rebuild", "--check"])
     assert result.exit_code == 0, result.output
     assert "equals the row store" in result.output
 
