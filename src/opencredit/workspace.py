@@ -21,19 +21,16 @@ from opencredit.clock import today
 from opencredit.errors import OpenCreditError, PoliciesChanged, PolicyError, UnknownName
 from opencredit.ledger.backends import open_store
 from opencredit.ledger.columnar import ColumnarCopy
-from opencredit.ledger.files import RawRows, read_rows
-from opencredit.ledger.ingest import IngestReport, ingest_rows
 from opencredit.ledger.records import Dispute
 from opencredit.ledger.store import Organisation, Store, TermMaker
-from opencredit.policies.model import (
-    PUBLISHED_DIR,
-    Policy,
-    parse_policy,
-)
-from opencredit.scoring.batch import DISPUTE_SCHEMA
-from opencredit.scoring.explain import WhatIf, explain, what_if
-from opencredit.scoring.incremental import IncrementalEngine
-from opencredit.scoring.reference import ScoreResult
+from opencredit.policies.model import PUBLISHED_DIR, Policy, parse_policy
+
+if TYPE_CHECKING:  # imported where used: a rebuild needs none of them (nor DuckDB)
+    from opencredit.ledger.files import RawRows
+    from opencredit.ledger.ingest import IngestReport
+    from opencredit.scoring.explain import WhatIf
+    from opencredit.scoring.incremental import IncrementalEngine
+    from opencredit.scoring.reference import ScoreResult
 
 if TYPE_CHECKING:
     from opencredit.access.roles import Caller
@@ -215,6 +212,8 @@ class Workspace:
 
     def engine(self) -> IncrementalEngine:
         """The incremental engine over every installed policy."""
+        from opencredit.scoring.incremental import IncrementalEngine
+
         return IncrementalEngine(self.store, list(self.policies.values()))
 
     # registry and ledger -------------------------------------------------------------------
@@ -247,12 +246,16 @@ class Workspace:
 
     def ingest(self, path: str | Path, provider: str, *, partial: bool = False) -> IngestReport:
         """File a provider's records; factor state is updated in the same transaction."""
+        from opencredit.ledger.files import read_rows
+
         return self.ingest_rows(read_rows(path), provider, partial=partial)
 
     def ingest_rows(self, raw: RawRows, provider: str, *, partial: bool = False) -> IngestReport:
         """File rows already read (from an HTTP body, say) exactly as a file's rows. If a
         policy was installed meanwhile by another process (``PoliciesChanged``: nothing was
         written), the policies are read again and the rows filed again."""
+        from opencredit.ledger.ingest import ingest_rows
+
         attempt = 1
         while True:
             appended: list[pa.Table] = []
@@ -308,6 +311,8 @@ class Workspace:
 
     def disputes_table(self) -> pa.Table:
         """Every dispute as an Arrow table for the batch engine."""
+        from opencredit.scoring.batch import DISPUTE_SCHEMA
+
         ds = self.store.disputes()
         return pa.table(
             {
@@ -344,6 +349,8 @@ class Workspace:
 
     def explain(self, person: str, policy: str, as_of: dt.date | None = None) -> ScoreResult:
         """The score with every factor, its records and the reasons."""
+        from opencredit.scoring.explain import explain
+
         pid = self._person(person)
         return explain(
             self.policy(policy),
@@ -357,6 +364,8 @@ class Workspace:
         self, person: str, policy: str, as_of: dt.date | None = None, **changes: object
     ) -> WhatIf:
         """The score if records were retracted, expired or added (see scoring.explain)."""
+        from opencredit.scoring.explain import what_if
+
         pid = self._person(person)
         return what_if(
             self.policy(policy),
