@@ -292,6 +292,38 @@ def export_command(
     )
 
 
+@app.command("import-scores")
+def import_scores_command(
+    file: Annotated[
+        Path, typer.Argument(help="Parquet (file or directory): person, raw, score, band")
+    ],
+    policy: PolicyOpt,
+    manifest: Annotated[
+        Path | None, typer.Option(help="The scores' manifest [default: manifest.json beside FILE]")
+    ] = None,
+    allow_stale: Annotated[
+        bool, typer.Option(help="Store them even if records were filed since they were computed")
+    ] = False,
+    sample: Annotated[
+        int, typer.Option(min=0, help="Persons spot-checked against the reference function")
+    ] = 100,
+) -> None:
+    """Check scores computed elsewhere (Spark, another site) and store them; nothing on error."""
+    from opencredit.cli.progress import spinner
+    from opencredit.scoring.imports import import_scores
+
+    with _open() as ws, spinner(f"checking {file}", state.quiet):
+        key = ws.policy(policy).key
+        r = import_scores(
+            ws.store, file, key, manifest=manifest, allow_stale=allow_stale, sample=sample
+        )
+    stale = f"; stale: the ledger is now at seq {r.ledger_head:,}" if r.stale else ""
+    console.print(
+        f"imported {r.persons:,} scores under {r.policy} as of {r.as_of} (ledger up to seq "
+        f"{r.head_seq:,}; {r.checked} spot-checked){stale}"
+    )
+
+
 @policy_app.command("lint")
 def policy_lint(files: Annotated[list[Path], typer.Argument(help="Policy TOML files")]) -> None:
     """Check policies: errors for refused data, warnings for legal and design risks."""
