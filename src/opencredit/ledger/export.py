@@ -45,6 +45,10 @@ DEFAULT_PARTITIONS = 64
 #: How the partition is computed, as written into every manifest.
 PARTITION_HASH = "md5: int(md5(utf8(person)).hex[0:8], 16) % partitions"
 
+#: DuckDB's memory while writing (it spills to disk beyond it), and the rows read per batch.
+EXPORT_MEMORY = "512MB"
+EXPORT_BATCH_ROWS = 100_000
+
 #: Given the head seq, the ledger up to it (RECORD_SCHEMA) as Arrow record batches.
 RecordSource = Callable[[int], Iterable[pa.RecordBatch]]
 
@@ -94,7 +98,7 @@ def partition_sql(column: str, partitions: int, dialect: str = "duckdb") -> str:
     raise ValueError(f"no partition expression for dialect {dialect!r}")
 
 
-def store_records(store: Store, batch_rows: int = 1_000_000) -> RecordSource:
+def store_records(store: Store, batch_rows: int = EXPORT_BATCH_ROWS) -> RecordSource:
     """The row store as a record source (:meth:`Store.export_records`, in batches)."""
     return lambda head: store.export_records(head, batch_rows=batch_rows)
 
@@ -205,6 +209,11 @@ def _write_partitioned(
     """Write ``data`` under ``directory/part=K/`` (hive style); returns the rows written."""
     con = duckdb.connect()
     try:
+        # no progress bar of DuckDB's own; order within a partition is not promised, and not
+        # keeping it lets DuckDB stream instead of buffering
+        con.execute("SET enable_progress_bar = false")
+        con.execute("SET preserve_insertion_order = false")
+        con.execute(f"SET memory_limit = '{EXPORT_MEMORY}'")
         con.register("data", data)
         target = directory.as_posix().replace("'", "''")
         written = con.execute(
