@@ -187,6 +187,7 @@ def rebuild_with_spark(
     chosen = [ws.policy(p) for p in policies] if policies else list(ws.policies.values())
     session = spark or spark_session()
     results = []
+    ws.data_dir.mkdir(parents=True, exist_ok=True)  # a PostgreSQL workspace may have none yet
     with tempfile.TemporaryDirectory(prefix="spark-", dir=ws.data_dir) as tmp:
         export_dir = Path(tmp) / "export"
         if progress:
