@@ -19,7 +19,7 @@ from typer.testing import CliRunner
 
 from opencredit.cli.app import app
 from opencredit.engines.spark import write_scores_spark
-from opencredit.ledger.export import document_hash
+from opencredit.ledger.export import document_hash, head_fingerprint
 from opencredit.registry import make_resident_id
 from opencredit.scoring.batch import score_population
 from opencredit.scoring.imports import ImportRefused, ScoresManifest, import_scores
@@ -48,6 +48,7 @@ def write_file(
         policy=key,
         policy_sha256=document_hash(ws.store.policy_documents()[key]),
         head_seq=head,
+        head_record_sha256=head_fingerprint(ws.store, head),
         as_of=AS_OF,
         persons=scores.num_rows,
         engine="duckdb",
@@ -149,6 +150,7 @@ BAD_MANIFESTS: dict[str, tuple[dict, str]] = {
     "another policy": ({"policy": "rongcheng@1"}, "under rongcheng@1, not lending@1"),
     "another document": ({"policy_sha256": "0" * 64}, "installed document of lending@1 is not"),
     "a longer ledger": ({"head_seq": 10**9}, "another ledger"),
+    "another ledger as long": ({"head_record_sha256": "a" * 64}, "another ledger: its record"),
     "fewer rows said": ({"persons": 149}, "150 rows, the manifest says 149"),
 }
 

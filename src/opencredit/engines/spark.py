@@ -159,6 +159,7 @@ def write_scores_spark(
         policy=policy_key,
         policy_sha256=manifest.policies[policy_key],
         head_seq=manifest.head_seq,
+        head_record_sha256=manifest.head_record_sha256,
         as_of=as_of,
         persons=persons,
         engine=f"spark {session.version}",

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import json
 import shutil
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
@@ -35,6 +36,7 @@ import pyarrow.parquet as pq
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from opencredit.errors import OpenCreditError
+from opencredit.ledger.records import Record
 from opencredit.ledger.store import RECORD_SCHEMA, Store
 from opencredit.scoring.batch import DISPUTE_SCHEMA
 
@@ -66,6 +68,9 @@ class ExportManifest(BaseModel):
     format_version: Literal[1] = FORMAT_VERSION
     created: dt.datetime
     head_seq: int = Field(ge=0, description="the ledger up to this sequence number")
+    #: :func:`record_fingerprint` of the record at ``head_seq`` (None for an empty ledger):
+    #: another ledger of the same length has another last record.
+    head_record_sha256: str | None = Field(pattern=r"^[0-9a-f]{64}$")
     records: int = Field(ge=0)
     persons: int = Field(ge=0)
     disputes: int = Field(ge=0)
@@ -82,6 +87,29 @@ class ExportManifest(BaseModel):
 def document_hash(document: str) -> str:
     """SHA-256 of a policy document (UTF-8), hex: how exports and imports name a version."""
     return hashlib.sha256(document.encode("utf-8")).hexdigest()
+
+
+def record_fingerprint(record: Record) -> str:
+    """SHA-256 of a ledger entry's fields, hex: names the entry, and the ledger it ends."""
+    fields = [
+        record.seq,
+        record.person,
+        record.kind,
+        record.occurred.isoformat(),
+        record.value,
+        record.category,
+        record.org,
+        record.ref,
+        str(record.action),
+        record.target,
+    ]
+    return hashlib.sha256(json.dumps(fields, ensure_ascii=False).encode("utf-8")).hexdigest()
+
+
+def head_fingerprint(store: Store, head: int) -> str | None:
+    """:func:`record_fingerprint` of the record at ``head``; None if there is none."""
+    record = store.record(head) if head else None
+    return record_fingerprint(record) if record else None
 
 
 def partition_of(person: str, partitions: int) -> int:
@@ -152,6 +180,7 @@ def export_ledger(
         manifest = ExportManifest(
             created=dt.datetime.now(dt.UTC),
             head_seq=head,
+            head_record_sha256=head_fingerprint(store, head),
             records=records,
             persons=persons.num_rows,
             disputes=disputes.num_rows,

@@ -21,7 +21,7 @@ import pyarrow.parquet as pq
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from opencredit.errors import OpenCreditError
-from opencredit.ledger.export import document_hash
+from opencredit.ledger.export import document_hash, head_fingerprint
 from opencredit.ledger.records import Dispute
 from opencredit.ledger.store import SCORE_SCHEMA, Store
 from opencredit.policies.model import Policy, parse_policy
@@ -41,6 +41,8 @@ class ScoresManifest(BaseModel):
     policy: str = Field(description="id@version")
     policy_sha256: str = Field(pattern=r"^[0-9a-f]{64}$")
     head_seq: int = Field(ge=0, description="computed from the ledger up to this seq")
+    #: The fingerprint of the record at ``head_seq`` (ledger.export.record_fingerprint).
+    head_record_sha256: str | None = Field(pattern=r"^[0-9a-f]{64}$")
     as_of: dt.date
     persons: int = Field(ge=0)
     engine: str
@@ -101,7 +103,8 @@ def import_scores(
 
     Refused, with nothing stored, unless: the manifest names ``policy_key`` and the SHA-256 of
     its installed document; the ledger has not moved past the manifest's head (unless
-    ``allow_stale``: the scores are then stored as of that head, which says they are behind);
+    ``allow_stale``: the scores are then stored as of that head, which says they are behind),
+    and its record at that head has the manifest's fingerprint;
     every row has a registered person, once, and every registered person a row (persons
     registered since are allowed with ``allow_stale``); every score is its raw value rounded
     half away from zero, within the policy's range, in its band; and ``sample`` persons picked
@@ -112,6 +115,10 @@ def import_scores(
     policy = _check_policy(m, policy_key, documents)
     ledger_head = store.max_seq()
     _check_head(m, ledger_head, allow_stale)
+    if head_fingerprint(store, m.head_seq) != m.head_record_sha256:
+        raise ImportRefused(
+            f"the scores are of another ledger: its record {m.head_seq:,} is not this one's"
+        )
     scores = _read_scores(path)
     if scores.num_rows != m.persons:
         raise ImportRefused(f"{path}: {scores.num_rows:,} rows, the manifest says {m.persons:,}")
