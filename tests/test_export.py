@@ -70,6 +70,18 @@ def test_export_holds_the_ledger_partitioned_by_person(world: Workspace, tmp_pat
     assert not (tmp_path / "x.partial").exists()
 
 
+def test_export_from_postgresql(pg_url: str, pg_schema: str, tmp_path: Path) -> None:
+    """The same export from the server store: records, persons, disputes, manifest."""
+    url = f"{pg_url}?schema={pg_schema}"
+    with build_world(tmp_path / "data", persons=30, database_url=url) as ws:
+        m = export_ledger(ws.store, tmp_path / "x", partitions=4)
+        records = read(tmp_path / "x", "records").select(RECORD_SCHEMA.names)
+        assert records.sort_by("seq").equals(ws.ledger().sort_by("seq"))
+        assert (m.persons, m.disputes, m.records) == (30, 3, ws.store.count_records())
+        last = ws.store.record(m.head_seq)
+        assert last is not None and m.head_record_sha256 == record_fingerprint(last)
+
+
 def test_attributes_only_when_asked(world: Workspace, tmp_path: Path) -> None:
     export_ledger(world.store, tmp_path / "x", partitions=2, with_attributes=True)
     persons = read(tmp_path / "x", "persons")
@@ -109,8 +121,10 @@ def test_refuses_a_directory_in_use(world: Workspace, tmp_path: Path) -> None:
     with pytest.raises(ExportError, match="not an empty directory"):
         export_ledger(world.store, tmp_path / "x")
     assert (tmp_path / "x" / "keep.txt").read_text() == "mine"
-    with pytest.raises(ExportError, match="at least 1"):
-        export_ledger(world.store, tmp_path / "y", partitions=0)
+    for partitions in (0, 65_537):
+        with pytest.raises(ExportError, match="must be 1 to 65,536"):
+            export_ledger(world.store, tmp_path / "y", partitions=partitions)
+    assert not (tmp_path / "y").exists()
 
 
 @settings(max_examples=200, deadline=None)

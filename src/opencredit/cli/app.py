@@ -265,7 +265,7 @@ def export_command(
         Path | None, typer.Option(help="Output directory [default: DATA/exports/seq-HEAD]")
     ] = None,
     partitions: Annotated[
-        int, typer.Option(min=1, help="Partitions: md5 of the resident ID mod N")
+        int, typer.Option(min=1, max=65_536, help="Partitions: md5 of the resident ID mod N")
     ] = 64,
     with_attributes: Annotated[
         bool, typer.Option(help="Export the persons' attributes too (for the regulator)")

@@ -44,6 +44,8 @@ FORMAT = "opencredit-ledger-export"
 FORMAT_VERSION = 1
 MANIFEST_FILE = "manifest.json"
 DEFAULT_PARTITIONS = 64
+#: More would mean directories of a few persons each (1,024 suit 1.4 billion: docs/SCALING.md).
+MAX_PARTITIONS = 65_536
 #: How the partition is computed, as written into every manifest.
 PARTITION_HASH = "md5: int(md5(utf8(person)).hex[0:8], 16) % partitions"
 
@@ -146,8 +148,8 @@ def export_ledger(
     The export is written beside ``out`` and renamed into place at the end, so ``out`` never
     holds half an export. ``progress`` is called with the number of records of each batch
     written."""
-    if partitions < 1:
-        raise ExportError(f"--partitions must be at least 1, not {partitions}")
+    if not 1 <= partitions <= MAX_PARTITIONS:
+        raise ExportError(f"--partitions must be 1 to {MAX_PARTITIONS:,}, not {partitions:,}")
     out = Path(out)
     if out.exists() and (not out.is_dir() or any(out.iterdir())):
         raise ExportError(f"{out} already exists and is not an empty directory; choose another")
