@@ -262,7 +262,7 @@ def export_command(
         ExportFormat, typer.Option("--format", help="Output format")
     ] = ExportFormat.parquet,
     out: Annotated[
-        Path | None, typer.Option(help="Output directory [default: DATA/exports/seq-HEAD]")
+        Path | None, typer.Option(help="Output directory (default: DATA/exports/seq-HEAD)")
     ] = None,
     partitions: Annotated[
         int, typer.Option(min=1, max=65_536, help="Partitions: md5 of the resident ID mod N")
@@ -299,7 +299,7 @@ def import_scores_command(
     ],
     policy: PolicyOpt,
     manifest: Annotated[
-        Path | None, typer.Option(help="The scores' manifest [default: manifest.json beside FILE]")
+        Path | None, typer.Option(help="The scores' manifest (default: manifest.json beside FILE)")
     ] = None,
     allow_stale: Annotated[
         bool, typer.Option(help="Store them even if records were filed since they were computed")
