@@ -317,10 +317,10 @@ def export_command(
         ExportFormat, typer.Option("--format", help="Output format")
     ] = ExportFormat.parquet,
     out: Annotated[
-        Path | None, typer.Option(help="Output directory [default: DATA/exports/seq-HEAD]")
+        Path | None, typer.Option(help="Output directory (default: DATA/exports/seq-HEAD)")
     ] = None,
     partitions: Annotated[
-        int, typer.Option(min=1, max=4096, help="Partitions: md5 of the resident ID mod N")
+        int, typer.Option(min=1, max=65_536, help="Partitions: md5 of the resident ID mod N")
     ] = 64,
     with_attributes: Annotated[
         bool, typer.Option(help="Export the persons' attributes too (for the regulator)")
@@ -344,6 +344,38 @@ def export_command(
     console.print(
         f"exported {m.records:,} records (head seq {m.head_seq:,}), {m.persons:,} persons, "
         f"{m.disputes:,} disputes in {m.partitions} partitions to {target}"
+    )
+
+
+@app.command("import-scores")
+def import_scores_command(
+    file: Annotated[
+        Path, typer.Argument(help="Parquet (file or directory): person, raw, score, band")
+    ],
+    policy: PolicyOpt,
+    manifest: Annotated[
+        Path | None, typer.Option(help="The scores' manifest (default: manifest.json beside FILE)")
+    ] = None,
+    allow_stale: Annotated[
+        bool, typer.Option(help="Store them even if records were filed since they were computed")
+    ] = False,
+    sample: Annotated[
+        int, typer.Option(min=0, help="Persons spot-checked against the reference function")
+    ] = 100,
+) -> None:
+    """Check scores computed elsewhere (Spark, another site) and store them; nothing on error."""
+    from opencredit.cli.progress import spinner
+    from opencredit.scoring.imports import import_scores
+
+    with _open() as ws, spinner(f"checking {file}", state.quiet):
+        key = ws.policy(policy).key
+        r = import_scores(
+            ws.store, file, key, manifest=manifest, allow_stale=allow_stale, sample=sample
+        )
+    stale = f"; stale: the ledger is now at seq {r.ledger_head:,}" if r.stale else ""
+    console.print(
+        f"imported {r.persons:,} scores under {r.policy} as of {r.as_of} (ledger up to seq "
+        f"{r.head_seq:,}; {r.checked} spot-checked){stale}"
     )
 
 
