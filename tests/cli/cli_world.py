@@ -32,3 +32,42 @@ class Demo:
 def invoke(*args: object, input: str | None = None):
     """Run ``opencredit ARGS`` in-process; stdout and stderr are kept apart."""
     return CliRunner().invoke(app, [str(a) for a in args], input=input)
+
+
+def scores_file(data: Path, directory: Path, key: str = "lending@1") -> Path:
+    """Correct scores of ``key`` for the ledger in ``data``, with their manifest, as another
+    engine would write them (for ``opencredit import-scores``)."""
+    import datetime as dt
+
+    import pyarrow.parquet as pq
+
+    from opencredit.clock import today
+    from opencredit.ledger.export import document_hash, head_fingerprint
+    from opencredit.scoring.batch import score_population
+    from opencredit.scoring.imports import ScoresManifest
+    from opencredit.workspace import Workspace
+
+    directory.mkdir(parents=True, exist_ok=True)
+    with Workspace(data) as ws:
+        head = ws.store.max_seq()
+        scores = score_population(
+            ws.policy(key),
+            ws.ledger(),
+            ws.store.export_persons(),
+            today(),
+            disputes=ws.disputes_table(),
+            up_to=head,
+        )
+        manifest = ScoresManifest(
+            policy=key,
+            policy_sha256=document_hash(ws.store.policy_documents()[key]),
+            head_seq=head,
+            head_record_sha256=head_fingerprint(ws.store, head),
+            as_of=today(),
+            persons=scores.num_rows,
+            engine="duckdb",
+            created=dt.datetime.now(dt.UTC),
+        )
+    pq.write_table(scores, directory / "scores.parquet")
+    (directory / "manifest.json").write_text(manifest.model_dump_json())
+    return directory / "scores.parquet"

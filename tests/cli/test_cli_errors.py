@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 from cli_verbs import leaves, own_params
-from cli_world import NEW_PROVIDER, POLICIES, Demo, invoke
+from cli_world import NEW_PROVIDER, POLICIES, Demo, invoke, scores_file
 
 from opencredit.registry import make_resident_id
 
@@ -46,6 +46,7 @@ VALID: dict[Any, Callable[[Demo, Path], object]] = {
     ("ingest", "file"): _records_csv,
     ("registry add-persons", "file"): lambda d, t: d.data / "nation" / "persons.parquet",
     ("policy install", "file"): lambda d, t: POLICIES / "lending.toml",
+    ("import-scores", "file"): lambda d, t: scores_file(d.data, t / "elsewhere"),
     "files": lambda d, t: POLICIES / "lending.toml",
     "provider": lambda d, t: d.bank,
     "code": lambda d, t: NEW_PROVIDER,

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 from cli_verbs import verb_names
-from cli_world import NEW_PROVIDER, POLICIES, Demo, invoke
+from cli_world import NEW_PROVIDER, POLICIES, Demo, invoke, scores_file
 
 from opencredit.workspace import Workspace
 
@@ -104,6 +104,18 @@ def happy_export(demo: Demo, tmp_path: Path) -> None:
         r"exported [\d,]+ records \(head seq [\d,]+\), 300 persons, 0 disputes in 4 partitions", out
     ), out
     assert (tmp_path / "x").is_dir()
+
+
+def happy_import_scores(demo: Demo, tmp_path: Path) -> None:
+    path = scores_file(demo.data, tmp_path / "elsewhere")
+    out = ok(
+        invoke("import-scores", path, "--policy", "lending", "--sample", 20, "--data", demo.data)
+    )
+    assert re.search(
+        r"imported 300 scores under lending@1 as of \S+ "
+        r"\(ledger up to seq [\d,]+; 20 spot-checked\)",
+        out,
+    ), out
 
 
 def happy_ingest(demo: Demo, tmp_path: Path) -> None:
@@ -233,6 +245,7 @@ HAPPY: dict[str, Callable[..., None]] = {
     "rebuild": happy_rebuild,
     "ingest": happy_ingest,
     "export": happy_export,
+    "import-scores": happy_import_scores,
     "registry add-persons": happy_registry_add_persons,
     "registry add-provider": happy_registry_add_provider,
     "policy lint": happy_policy_lint,
