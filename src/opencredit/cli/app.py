@@ -360,7 +360,10 @@ def import_scores_command(
         bool, typer.Option(help="Store them even if records were filed since they were computed")
     ] = False,
     sample: Annotated[
-        int, typer.Option(min=0, help="Persons spot-checked against the reference function")
+        int,
+        typer.Option(
+            min=0, max=1_000_000, help="Persons spot-checked against the reference function"
+        ),
     ] = 100,
 ) -> None:
     """Check scores computed elsewhere (Spark, another site) and store them; nothing on error."""
@@ -375,7 +378,9 @@ def import_scores_command(
     stale = f"; stale: the ledger is now at seq {r.ledger_head:,}" if r.stale else ""
     console.print(
         f"imported {r.persons:,} scores under {r.policy} as of {r.as_of} (ledger up to seq "
-        f"{r.head_seq:,}; {r.checked} spot-checked){stale}"
+        f"{r.head_seq:,}; {r.checked} spot-checked){stale}",
+        soft_wrap=True,
+        markup=False,
     )
 
 
