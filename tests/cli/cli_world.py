@@ -34,9 +34,10 @@ def invoke(*args: object, input: str | None = None):
     return CliRunner().invoke(app, [str(a) for a in args], input=input)
 
 
-def scores_file(data: Path, directory: Path, key: str = "lending@1") -> Path:
-    """Correct scores of ``key`` for the ledger in ``data``, with their manifest, as another
-    engine would write them (for ``opencredit import-scores``)."""
+def scores_from_elsewhere(data: Path, out: Path, policy: str = "lending") -> Path:
+    """What a cluster job leaves for ``opencredit import-scores``: the scores of ``policy``
+    (computed here by the DuckDB batch engine) as ``out/`` Parquet with ``manifest.json``
+    beside it. Returns ``out``."""
     import datetime as dt
 
     import pyarrow.parquet as pq
@@ -47,12 +48,11 @@ def scores_file(data: Path, directory: Path, key: str = "lending@1") -> Path:
     from opencredit.scoring.imports import ScoresManifest
     from opencredit.workspace import Workspace
 
-    directory.mkdir(parents=True, exist_ok=True)
     with Workspace(data) as ws:
-        head = ws.store.max_seq()
+        key, head = ws.policy(policy).key, ws.store.max_seq()
         scores = score_population(
             ws.policy(key),
-            ws.ledger(),
+            ws.ledger(head),
             ws.store.export_persons(),
             today(),
             disputes=ws.disputes_table(),
@@ -68,6 +68,7 @@ def scores_file(data: Path, directory: Path, key: str = "lending@1") -> Path:
             engine="duckdb",
             created=dt.datetime.now(dt.UTC),
         )
-    pq.write_table(scores, directory / "scores.parquet")
-    (directory / "manifest.json").write_text(manifest.model_dump_json())
-    return directory / "scores.parquet"
+    out.mkdir(parents=True, exist_ok=True)
+    pq.write_table(scores, out / "scores.parquet")
+    (out.parent / "manifest.json").write_text(manifest.model_dump_json())
+    return out

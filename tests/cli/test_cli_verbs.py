@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 from cli_verbs import verb_names
-from cli_world import NEW_PROVIDER, POLICIES, Demo, invoke, scores_file
+from cli_world import NEW_PROVIDER, POLICIES, Demo, invoke, scores_from_elsewhere
 
 from opencredit.workspace import Workspace
 
@@ -107,13 +107,11 @@ def happy_export(demo: Demo, tmp_path: Path) -> None:
 
 
 def happy_import_scores(demo: Demo, tmp_path: Path) -> None:
-    path = scores_file(demo.data, tmp_path / "elsewhere")
-    out = ok(
-        invoke("import-scores", path, "--policy", "lending", "--sample", 20, "--data", demo.data)
-    )
+    scores = scores_from_elsewhere(demo.data, tmp_path / "out" / "scores")
+    out = ok(invoke("import-scores", scores, "--policy", "lending", "--data", demo.data, "-q"))
     assert re.search(
-        r"imported 300 scores under lending@1 as of \S+ "
-        r"\(ledger up to seq [\d,]+; 20 spot-checked\)",
+        r"imported 300 scores under lending@1 as of [\d-]+ \(ledger up to seq [\d,]+; "
+        r"100 spot-checked\)",
         out,
     ), out
 
@@ -245,7 +243,6 @@ HAPPY: dict[str, Callable[..., None]] = {
     "rebuild": happy_rebuild,
     "ingest": happy_ingest,
     "export": happy_export,
-    "import-scores": happy_import_scores,
     "registry add-persons": happy_registry_add_persons,
     "registry add-provider": happy_registry_add_provider,
     "policy lint": happy_policy_lint,
@@ -257,6 +254,7 @@ HAPPY: dict[str, Callable[..., None]] = {
     "keys list": happy_keys_list,
     "keys revoke": happy_keys_revoke,
     "serve": happy_serve,
+    "import-scores": happy_import_scores,
 }
 
 

@@ -368,7 +368,9 @@ def import_scores_command(
     ] = False,
     sample: Annotated[
         int,
-        typer.Option(min=0, max=10**9, help="Persons spot-checked against the reference function"),
+        typer.Option(
+            min=0, max=1_000_000, help="Persons spot-checked against the reference function"
+        ),
     ] = 100,
 ) -> None:
     """Check scores computed elsewhere (Spark, another site) and store them; nothing on error."""
