@@ -181,9 +181,14 @@ def columns_of(batch: pa.RecordBatch, persons: np.ndarray, is_sorted: bool) -> t
     # nulls as NaN, always a new read-only array: one compiled signature, not two
     value = pc.fill_null(batch.column("value"), math.nan).to_numpy()
     category = batch.column("category").fill_null(-1).to_numpy()
+    seq = (
+        batch.column("seq").to_numpy()
+        if "seq" in batch.schema.names
+        else np.zeros(len(pidx), dtype=np.int64)  # no dead records: dead[0] is False
+    )
     return (
         pidx,
-        batch.column("seq").to_numpy(),
+        seq,
         batch.column("kind").to_numpy(),
         batch.column("occurred").to_numpy(),
         value,
@@ -221,10 +226,13 @@ def factor_sums(
     groups = row_groups(copy, manifest)
     workers = max(1, min(threads, len(groups)))
 
+    # without corrections or overdue disputes no record is dead: seq need not be read
+    columns = _READ if dead.any() else [c for c in _READ if c != "seq"]
+
     def work(mine: list[tuple[Path, int, bool]]) -> np.ndarray:
         sums = np.zeros((len(persons), rules.n_columns), dtype=np.float64)
         for path, index, is_sorted in mine:
-            batch = pq.ParquetFile(path).read_row_group(index, columns=_READ, use_threads=False)
+            batch = pq.ParquetFile(path).read_row_group(index, columns=columns, use_threads=False)
             for part in batch.to_batches():
                 accumulate(sums, *columns_of(part, persons, is_sorted), dead, t, r)
         return sums
