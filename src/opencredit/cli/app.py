@@ -232,10 +232,11 @@ def rebuild(
         str,
         typer.Option(
             "--engine",
-            help="kernel (compiled, default), duckdb, or state (re-score from per-person "
-            "state, built when missing or stale)",
+            help="auto (default: duckdb for a small ledger, kernel for a large one), kernel "
+            "(compiled), duckdb, or state (re-score from per-person state, built when "
+            "missing or stale)",
         ),
-    ] = "kernel",
+    ] = "auto",
 ) -> None:
     """Recompute every score from the ledger's columnar copy, all policies in one pass."""
     from opencredit.cli import render
