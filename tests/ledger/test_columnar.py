@@ -26,7 +26,7 @@ BANK = "911101011000000161"
 PEOPLE = [make_resident_id("110101", dt.date(1980 + i, 1, 2), 10 + i) for i in range(5)]
 
 
-@settings(max_examples=200)
+@settings(max_examples=200, deadline=None)
 @given(
     st.lists(
         st.builds(

@@ -237,6 +237,7 @@ def whatif(
 class Engine(StrEnum):
     """Engines ``opencredit rebuild`` can score with."""
 
+    auto = "auto"
     kernel = "kernel"
     duckdb = "duckdb"
     state = "state"
@@ -270,11 +271,11 @@ def rebuild(
         Engine,
         typer.Option(
             "--engine",
-            help="kernel (compiled, over the columnar copy; default), duckdb, state (re-score "
-            "from per-person state, built when missing or stale) or spark (local[2], via a "
-            "Parquet export)",
+            help="auto (default: duckdb for a small ledger, kernel for a large one), kernel "
+            "(compiled, numba), duckdb, state (re-score from per-person state, built when "
+            "missing or stale) or spark (local[2], via a Parquet export)",
         ),
-    ] = Engine.kernel,
+    ] = Engine.auto,
 ) -> None:
     """Recompute every score from the ledger's columnar copy, all policies in one pass."""
     from opencredit.cli import render
