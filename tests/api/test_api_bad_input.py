@@ -8,6 +8,7 @@ as they were.
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections.abc import Iterator
 
 import pytest
@@ -488,3 +489,89 @@ def test_today_is_pinned() -> None:
     from opencredit.clock import today
 
     assert today() == TODAY == dt.date(2026, 3, 1)
+
+
+# strict uploads: never a 5xx, never a server path -------------------------------------------------
+def _parquet(**columns) -> bytes:
+    import io
+
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    base = {
+        "person": pa.array([PERSON_A]),
+        "kind": pa.array(["loan_repaid"]),
+        "occurred": pa.array(["2025-01-01"]),
+        "ref": pa.array([unique("up")]),
+    }
+    sink = io.BytesIO()
+    pq.write_table(pa.table(base | columns), sink)
+    return sink.getvalue()
+
+
+def _jsonl(*lines: str) -> bytes:
+    return ("\n".join(lines) + "\n").encode()
+
+
+STRICT_UPLOADS = {
+    "over-long file name": ("r" * 300 + ".csv", b"person,kind,occurred,ref\n", "file name is 304"),
+    "deeply nested JSON line": (
+        "r.jsonl",
+        _jsonl("[" * 3000 + "]" * 3000),
+        "nested too deeply",
+    ),
+    "repeated JSON key": (
+        "r.jsonl",
+        _jsonl(
+            f'{{"person": "{PERSON_A}", "kind": "loan_repaid", "occurred": "2025-01-01", '
+            '"ref": "dup-key", "kind": "red_light"}'
+        ),
+        "appears more than once",
+    ),
+    "struct column": ("r.parquet", _parquet(value=[{"a": 1.0}]), "records are flat"),
+    "list column": ("r.parquet", _parquet(category=[["a"]]), "records are flat"),
+    "invalid UTF-8 in a binary column": (
+        "r.parquet",
+        _parquet(ref=[b"caf\xe9"]),
+        "row 1, column 'ref' is not UTF-8 text",
+    ),
+    "open quote": (
+        "r.csv",
+        f'person,kind,occurred,ref\n{PERSON_A},loan_repaid,2025-01-01,"q1\n'.encode(),
+        "quoted value must close on its own line",
+    ),
+    "over-long line": (
+        "r.csv",
+        b"person,kind,occurred,ref\n" + b"x" * 10_000 + b"\n",
+        "bytes long",
+    ),
+}
+
+
+@pytest.mark.parametrize("case", list(STRICT_UPLOADS))
+def test_strict_uploads_are_a_4xx_naming_the_problem(unchanged: World, case: str) -> None:
+    name, content, says = STRICT_UPLOADS[case]
+    r = post(unchanged, "/records/upload", files={"file": (name, content)})
+    assert 400 <= r.status_code < 500, r.text
+    assert says in r.text, r.text
+    assert "/tmp" not in r.text and "tmp" not in r.json().get("detail", "").split(":")[0]
+
+
+def test_an_upload_with_nothing_new_writes_no_batch(unchanged: World) -> None:
+    content = b"person,kind,occurred,ref\n"
+    r = post(unchanged, "/records/upload", files={"file": ("empty.csv", content)})
+    assert r.status_code == 200 and r.json()["batch"] is None and r.json()["accepted"] == 0
+
+
+@pytest.mark.parametrize(
+    ("given", "says"),
+    [("r\x00.csv", "U+0000"), ("r\n.csv", "U+000A"), ("x" * 256 + ".csv", "at most 255")],
+)
+def test_upload_file_names_are_checked_where_they_enter(given: str, says: str) -> None:
+    """(An HTTP client percent-encodes control characters; a raw request need not.)"""
+    from opencredit.access import InvalidRequest
+    from opencredit.api.routes.filing import _file_name
+
+    with pytest.raises(InvalidRequest, match=re.escape(says)):
+        _file_name(given)
+    assert _file_name("C:\\exports\\records.csv") == "records.csv"
