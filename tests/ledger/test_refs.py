@@ -269,3 +269,10 @@ IDENTIFIER = st.builds(
 @given(ref=IDENTIFIER, pad=st.sampled_from(["", " ", "\t", "  "]))
 def test_property_plain_identifiers_are_accepted_however_padded(ref, pad):
     assert ref_problem(normalise_ref(pad + ref + pad)) is None
+
+
+@pytest.mark.parametrize("fmt", ["jsonl", "parquet"])
+def test_an_id_with_a_nul_is_not_an_id(store, tmp_path, fmt):
+    report = refused(store, tmp_path, fmt, [row("z-1", person=PERSONS[0] + "\x00")])
+    error = only_error(report)
+    assert error.field == "person" and "19 characters" in error.reason

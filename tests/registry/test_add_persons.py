@@ -200,3 +200,11 @@ def test_property_a_kept_name_is_printable_trimmed_and_stable(name):
     assert kept == kept.strip() and kept and check_org_name(kept) == kept
     shown = ("Zs",)  # spaces of any width: not printable to Python, but seen
     assert all(c.isprintable() or category(c) in shown or c in "\u200c\u200d" for c in kept)
+
+
+def test_a_trailing_nul_never_passes_for_an_id(ws, tmp_path):
+    """NumPy's strings drop trailing NULs; the vectorised check must not."""
+    from opencredit.registry.resident_id import valid_mask
+
+    assert valid_mask([MAN + "\x00", MAN]).tolist() == [False, True]
+    refused(ws, persons_file(tmp_path, id=[MAN + "\x00"]), "row 1, column id", "19 characters")
