@@ -575,3 +575,10 @@ def test_upload_file_names_are_checked_where_they_enter(given: str, says: str) -
     with pytest.raises(InvalidRequest, match=re.escape(says)):
         _file_name(given)
     assert _file_name("C:\\exports\\records.csv") == "records.csv"
+
+
+@pytest.mark.parametrize("path", ["/records", "/records/batch"])
+def test_a_deeply_nested_json_body_is_a_4xx(unchanged: World, path: str) -> None:
+    body = '{"records": ' + "[" * 50_000 + "]" * 50_000 + "}"
+    r = post(unchanged, path, content=body, headers={"Content-Type": "application/json"})
+    assert 400 <= r.status_code < 500, r.text

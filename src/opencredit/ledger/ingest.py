@@ -310,12 +310,15 @@ class _Validator:
         (by, bmd), (oy, omd) = parts(births), parts(occurred)
         age = oy - by - (omd < bmd)  # whole years on the record's day
         before = valid & ((oy < by) | ((oy == by) & (omd < bmd)))
-        birth_text = pc.strftime(births, format="%Y-%m-%d")
+
+        def born(i: int) -> str:
+            return births[i].as_py().date().isoformat()  # formatted only for failing rows
+
         self.fail(
             before,
             "occurred",
             lambda i: (
-                f"is before the person was born ({birth_text[i].as_py()}, as the resident ID "
+                f"is before the person was born ({born(i)}, as the resident ID "
                 "says); a record is of something the person did"
             ),
             occurred,
@@ -327,7 +330,7 @@ class _Validator:
             young,
             "occurred",
             lambda i: (
-                f"the person was {age[i]} then (born {birth_text[i].as_py()}, as the resident "
+                f"the person was {age[i]} then (born {born(i)}, as the resident "
                 f"ID says); {KINDS[k[i]].id} records are of persons aged "
                 f"{floor[i]} or over"
             ),
