@@ -91,8 +91,8 @@ import pyarrow.parquet as pq
 from psycopg import conninfo, sql
 
 from opencredit.access import AccessStore, access_url, authenticate, create_key, partner_lookup
-from opencredit.access.consents import check_purpose
 from opencredit.access.tables import consents
+from opencredit.access.versions import choose_policy
 from opencredit.ledger.files import COLUMNS, RawRows
 from opencredit.registry import make_org_code
 from opencredit.synth import generate_nation
@@ -282,8 +282,10 @@ def setup(out: Path, persons: int, consented: int, seed: int, url: str | None, o
 
 def grant_all(access: AccessStore, persons: list[str], partner: str, ws: Workspace) -> None:
     """Live consents for ``persons`` in one transaction (the rows ``grant_consent`` writes)."""
-    policy = ws.policy(POLICY)
-    check_purpose(policy, PURPOSE)
+    chosen = choose_policy(ws, POLICY)
+    if not chosen.allows(PURPOSE):
+        raise SystemExit(chosen.refusal(PURPOSE))
+    policy = chosen.named
     rows = [
         dict(
             person=p,

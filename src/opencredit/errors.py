@@ -12,7 +12,8 @@ class InvalidIdentifier(OpenCreditError, ValueError):
 
 
 class RefusedData(OpenCreditError, ValueError):
-    """Special-category data (DESIGN.md principle 5) or a person attribute where none may be."""
+    """Special-category data (docs/principles.md, principle 5) or a person attribute where
+    none may be."""
 
 
 class UnknownName(OpenCreditError, ValueError):

@@ -22,10 +22,8 @@ from opencredit.errors import InvalidIdentifier
 LATER = TODAY + dt.timedelta(days=30)
 
 
-def test_a_granted_consent_is_live_through_its_last_day(access_store, policies):
-    c = grant_consent(
-        access_store, PEOPLE[0], PARTNER, policies["lending"], "lending", LATER, TODAY
-    )
+def test_a_granted_consent_is_live_through_its_last_day(access_store, scorer):
+    c = grant_consent(access_store, scorer, PEOPLE[0], PARTNER, "lending", "lending", LATER, TODAY)
     assert (c.person, c.partner, c.policy_id, c.purpose, c.until) == (
         PEOPLE[0],
         PARTNER,
@@ -41,8 +39,8 @@ def test_a_granted_consent_is_live_through_its_last_day(access_store, policies):
         assert not c.live(day)
 
 
-def test_a_consent_covers_only_its_partner_policy_and_purpose(access_store, policies):
-    grant_consent(access_store, PEOPLE[0], PARTNER, policies["lending"], "lending", LATER, TODAY)
+def test_a_consent_covers_only_its_partner_policy_and_purpose(access_store, scorer):
+    grant_consent(access_store, scorer, PEOPLE[0], PARTNER, "lending", "lending", LATER, TODAY)
     misses = [
         (PEOPLE[1], PARTNER, "lending", "lending"),
         (PEOPLE[0], OTHER_PARTNER, "lending", "lending"),
@@ -53,10 +51,8 @@ def test_a_consent_covers_only_its_partner_policy_and_purpose(access_store, poli
         assert live_consent(access_store, person, partner, policy, purpose, TODAY) is None
 
 
-def test_revoking_ends_it_at_once_and_keeps_it_in_history(access_store, policies):
-    c = grant_consent(
-        access_store, PEOPLE[0], PARTNER, policies["lending"], "lending", LATER, TODAY
-    )
+def test_revoking_ends_it_at_once_and_keeps_it_in_history(access_store, scorer):
+    c = grant_consent(access_store, scorer, PEOPLE[0], PARTNER, "lending", "lending", LATER, TODAY)
     revoked = revoke_consent(access_store, PEOPLE[0], c.id, TODAY)
     assert revoked.revoked_on == TODAY and not revoked.live(TODAY)
     assert live_consent(access_store, PEOPLE[0], PARTNER, "lending", "lending", TODAY) is None
@@ -66,10 +62,8 @@ def test_revoking_ends_it_at_once_and_keeps_it_in_history(access_store, policies
         revoke_consent(access_store, PEOPLE[0], c.id, TODAY)
 
 
-def test_nobody_revokes_another_persons_consent(access_store, policies):
-    c = grant_consent(
-        access_store, PEOPLE[0], PARTNER, policies["lending"], "lending", LATER, TODAY
-    )
+def test_nobody_revokes_another_persons_consent(access_store, scorer):
+    c = grant_consent(access_store, scorer, PEOPLE[0], PARTNER, "lending", "lending", LATER, TODAY)
     with pytest.raises(NotFound, match=f"no consent {c.id}"):
         revoke_consent(access_store, PEOPLE[1], c.id, TODAY)
     with pytest.raises(NotFound):
@@ -77,11 +71,20 @@ def test_nobody_revokes_another_persons_consent(access_store, policies):
     assert live_consent(access_store, PEOPLE[0], PARTNER, "lending", "lending", TODAY) == c
 
 
-def test_the_longest_of_several_live_consents_is_used(access_store, policies):
-    lending = policies["lending"]
-    short = grant_consent(access_store, PEOPLE[0], PARTNER, lending, "lending", LATER, TODAY)
+def test_the_longest_of_several_live_consents_is_used(access_store, scorer):
+    lending = "lending"
+    short = grant_consent(
+        access_store, scorer, PEOPLE[0], PARTNER, lending, "lending", LATER, TODAY
+    )
     long = grant_consent(
-        access_store, PEOPLE[0], PARTNER, lending, "lending", LATER + dt.timedelta(days=9), TODAY
+        access_store,
+        scorer,
+        PEOPLE[0],
+        PARTNER,
+        lending,
+        "lending",
+        LATER + dt.timedelta(days=9),
+        TODAY,
     )
     assert live_consent(access_store, PEOPLE[0], PARTNER, "lending", "lending", TODAY) == long
     revoke_consent(access_store, PEOPLE[0], long.id, TODAY)
@@ -89,25 +92,23 @@ def test_the_longest_of_several_live_consents_is_used(access_store, policies):
     assert [c.id for c in consents_for(access_store, PEOPLE[0])] == [long.id, short.id]
 
 
-def test_a_purpose_the_policy_does_not_allow_is_refused(access_store, policies):
+def test_a_purpose_the_policy_does_not_allow_is_refused(access_store, scorer):
     with pytest.raises(InvalidRequest, match="allows only lending, rental_deposit"):
         grant_consent(
-            access_store, PEOPLE[0], PARTNER, policies["lending"], "dating_profile", LATER, TODAY
+            access_store, scorer, PEOPLE[0], PARTNER, "lending", "dating_profile", LATER, TODAY
         )
     assert consents_for(access_store, PEOPLE[0]) == []
 
 
 @pytest.mark.parametrize("until", [TODAY, TODAY - dt.timedelta(days=1)])
-def test_a_consent_must_end_after_today(access_store, policies, until):
+def test_a_consent_must_end_after_today(access_store, scorer, until):
     with pytest.raises(InvalidRequest, match="must end after today"):
-        grant_consent(
-            access_store, PEOPLE[0], PARTNER, policies["lending"], "lending", until, TODAY
-        )
+        grant_consent(access_store, scorer, PEOPLE[0], PARTNER, "lending", "lending", until, TODAY)
 
 
 @pytest.mark.parametrize(
     ("person", "partner"), [("nobody", PARTNER), (PEOPLE[0], "acme"), (PEOPLE[0], PEOPLE[1])]
 )
-def test_invalid_identifiers_are_refused(access_store, policies, person, partner):
+def test_invalid_identifiers_are_refused(access_store, scorer, person, partner):
     with pytest.raises(InvalidIdentifier):
-        grant_consent(access_store, person, partner, policies["lending"], "lending", LATER, TODAY)
+        grant_consent(access_store, scorer, person, partner, "lending", "lending", LATER, TODAY)

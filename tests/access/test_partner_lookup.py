@@ -36,9 +36,10 @@ LATER = TODAY + dt.timedelta(days=30)
 def grant(store, policies, person=PEOPLE[0], policy="lending", purpose="lending", **kw):
     return grant_consent(
         store,
+        policies,
         person,
         PARTNER,
-        policies[policy],
+        policy,
         purpose,
         kw.get("until", LATER),
         kw.get("today", TODAY),
@@ -48,7 +49,7 @@ def grant(store, policies, person=PEOPLE[0], policy="lending", purpose="lending"
 
 def test_granted_read_returns_score_band_and_logs_it(access_store, scorer, partner, policies):
     scorer.scores[(PEOPLE[0], "lending")] = 700
-    consent = grant(access_store, policies)
+    consent = grant(access_store, scorer)
     read = partner_lookup(
         access_store, scorer, partner, PEOPLE[0], "lending", "lending", TODAY, now=NOW
     )
@@ -68,7 +69,7 @@ def test_granted_read_returns_score_band_and_logs_it(access_store, scorer, partn
 
 def test_a_versioned_key_reads_under_the_same_consent(access_store, scorer, partner, policies):
     scorer.scores[(PEOPLE[0], "lending")] = 640
-    grant(access_store, policies)
+    grant(access_store, scorer)
     read = partner_lookup(access_store, scorer, partner, PEOPLE[0], "lending@1", "lending", TODAY)
     assert read.band == "Fair"
 
@@ -97,20 +98,20 @@ def test_refused_reads_show_no_score_and_are_logged(
     scorer.scores[(PEOPLE[0], "lending")] = 742
     scorer.scores[(PEOPLE[0], "rongcheng")] = 1041
     if setup == "revoked":
-        revoke_consent(access_store, PEOPLE[0], grant(access_store, policies).id, TODAY)
+        revoke_consent(access_store, PEOPLE[0], grant(access_store, scorer).id, TODAY)
     elif setup == "expired":
         grant(
             access_store,
-            policies,
+            scorer,
             until=TODAY - dt.timedelta(days=1),
             today=TODAY - dt.timedelta(days=9),
         )
     elif setup == "other_partner":
         grant_consent(
-            access_store, PEOPLE[0], OTHER_PARTNER, policies["lending"], "lending", LATER, TODAY
+            access_store, scorer, PEOPLE[0], OTHER_PARTNER, "lending", "lending", LATER, TODAY
         )
     elif setup == "granted":
-        grant(access_store, policies)
+        grant(access_store, scorer)
     with pytest.raises(AccessDenied, match=message) as info:
         partner_lookup(access_store, scorer, partner, PEOPLE[0], policy, purpose, TODAY)
     assert "742" not in str(info.value) and "1041" not in str(info.value)
@@ -133,7 +134,7 @@ def test_an_unknown_policy_is_logged_and_named(access_store, scorer, partner):
 def test_a_score_that_cannot_be_computed_is_logged_as_refused(
     access_store, scorer, partner, policies
 ):
-    grant(access_store, policies)  # but the scorer has no score for this person
+    grant(access_store, scorer)  # but the scorer has no score for this person
     with pytest.raises(UnknownName):
         partner_lookup(access_store, scorer, partner, PEOPLE[0], "lending", "lending", TODAY)
     [inquiry] = inquiries_for(access_store, PEOPLE[0])
@@ -143,7 +144,7 @@ def test_a_score_that_cannot_be_computed_is_logged_as_refused(
 @pytest.mark.parametrize("role", [r for r in Role if r is not Role.PARTNER])
 def test_only_partners_read(access_store, scorer, policies, role):
     scorer.scores[(PEOPLE[0], "lending")] = 700
-    grant(access_store, policies)
+    grant(access_store, scorer)
     caller = Caller("0123456789abcdef", role, PARTNER if role.subject_kind else None)
     with pytest.raises(AccessDenied, match="only partners"):
         partner_lookup(access_store, scorer, caller, PEOPLE[0], "lending", "lending", TODAY)
@@ -184,7 +185,7 @@ def test_a_workspace_is_a_scorer(access_store, tmp_path, partner, policies):
     )
     with Workspace.init(tmp_path / "data") as ws:
         ws.register_persons(tmp_path / "persons.parquet")
-        grant(access_store, policies, person=person)
+        grant(access_store, ws, person=person)
         read = partner_lookup(access_store, ws, partner, person, "lending", "lending", TODAY)
         assert read.score == ws.score(person, "lending@1", TODAY)[1]
         assert read.band == policies["lending"].band_of(read.score).name
@@ -239,9 +240,10 @@ def test_no_score_without_a_live_allowed_consent_and_one_inquiry_per_attempt(
                 granted.append(
                     grant_consent(
                         access_store,
+                        scorer,
                         person,
                         to,
-                        policies[policy],
+                        policy,
                         purpose,
                         day + dt.timedelta(days=days),
                         day,
@@ -295,7 +297,7 @@ def test_the_async_read_answers_and_logs_as_the_sync_one(
     the same answer or refusal, and the same inquiry logged."""
     scorer.scores[(PEOPLE[0], "lending")] = 700
     if case != "no consent":
-        grant(access_store, policies)
+        grant(access_store, scorer)
     who = Caller("k", Role.PERSON, PEOPLE[0]) if case == "not a partner" else partner
     args = {
         "granted": (PEOPLE[0], "lending", "lending"),

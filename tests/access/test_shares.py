@@ -23,13 +23,14 @@ from opencredit.access import (
     shares_for,
 )
 from opencredit.access.shares import sign
+from opencredit.errors import UnknownName
 
 SECRET = b"s" * 32
 UNTIL = TODAY + dt.timedelta(days=7)
 
 
-def test_a_link_resolves_until_its_last_day(access_store):
-    share = create_share(access_store, SECRET, PEOPLE[0], "lending@1", UNTIL, TODAY)
+def test_a_link_resolves_until_its_last_day(access_store, scorer):
+    share = create_share(access_store, SECRET, scorer, PEOPLE[0], "lending@1", UNTIL, TODAY)
     assert share.token.startswith(f"{share.id}.")
     for day in (TODAY, UNTIL):
         assert resolve_share(access_store, SECRET, share.token, day) == share
@@ -38,8 +39,8 @@ def test_a_link_resolves_until_its_last_day(access_store):
     assert info.value.reason == "expired" and info.value.status == 410
 
 
-def test_the_signature_covers_id_person_policy_and_until(access_store):
-    share = create_share(access_store, SECRET, PEOPLE[0], "lending@1", UNTIL, TODAY)
+def test_the_signature_covers_id_person_policy_and_until(access_store, scorer):
+    share = create_share(access_store, SECRET, scorer, PEOPLE[0], "lending@1", UNTIL, TODAY)
     message = f"{share.id}|{PEOPLE[0]}|lending@1|{UNTIL.isoformat()}".encode()
     digest = hmac.new(SECRET, message, hashlib.sha256).digest()
     expected = base64.urlsafe_b64encode(digest).rstrip(b"=").decode()
@@ -49,7 +50,7 @@ def test_the_signature_covers_id_person_policy_and_until(access_store):
 
 def test_what_a_link_shows_is_the_score_and_band_only(access_store, scorer):
     scorer.scores[(PEOPLE[0], "lending")] = 805
-    share = create_share(access_store, SECRET, PEOPLE[0], "lending@1", UNTIL, TODAY)
+    share = create_share(access_store, SECRET, scorer, PEOPLE[0], "lending@1", UNTIL, TODAY)
     shown = shared_score(access_store, SECRET, share.token, scorer, TODAY)
     assert dataclasses.asdict(shown) == {
         "policy_key": "lending@1",
@@ -79,8 +80,8 @@ def test_malformed_tokens(access_store, token):
     assert info.value.reason == "malformed" and info.value.status == 404
 
 
-def test_unknown_altered_and_foreign_links(access_store):
-    share = create_share(access_store, SECRET, PEOPLE[0], "lending@1", UNTIL, TODAY)
+def test_unknown_altered_and_foreign_links(access_store, scorer):
+    share = create_share(access_store, SECRET, scorer, PEOPLE[0], "lending@1", UNTIL, TODAY)
     with pytest.raises(ShareInvalid, match="unknown share link") as info:
         resolve_share(access_store, SECRET, "A" * 22 + "." + share.token.split(".")[1], TODAY)
     assert info.value.reason == "unknown"
@@ -92,8 +93,8 @@ def test_unknown_altered_and_foreign_links(access_store):
         resolve_share(access_store, b"t" * 32, share.token, TODAY)
 
 
-def test_revoking_is_immediate_and_only_by_the_owner(access_store):
-    share = create_share(access_store, SECRET, PEOPLE[0], "lending@1", UNTIL, TODAY)
+def test_revoking_is_immediate_and_only_by_the_owner(access_store, scorer):
+    share = create_share(access_store, SECRET, scorer, PEOPLE[0], "lending@1", UNTIL, TODAY)
     with pytest.raises(NotFound, match="no share link"):
         revoke_share(access_store, PEOPLE[1], share.id, TODAY)
     assert resolve_share(access_store, SECRET, share.token, TODAY) == share
@@ -106,12 +107,13 @@ def test_revoking_is_immediate_and_only_by_the_owner(access_store):
         revoke_share(access_store, PEOPLE[0], share.id, TODAY)
 
 
-def test_a_person_lists_their_own_links(access_store):
-    a = create_share(access_store, SECRET, PEOPLE[0], "lending@1", UNTIL, TODAY)
+def test_a_person_lists_their_own_links(access_store, scorer):
+    a = create_share(access_store, SECRET, scorer, PEOPLE[0], "lending", UNTIL, TODAY)
+    assert a.policy_key == "lending@1"  # an id names its version in force
     b = create_share(
-        access_store, SECRET, PEOPLE[0], "rongcheng@1", UNTIL, TODAY + dt.timedelta(days=1)
+        access_store, SECRET, scorer, PEOPLE[0], "rongcheng@1", UNTIL, TODAY + dt.timedelta(days=1)
     )
-    create_share(access_store, SECRET, PEOPLE[1], "lending@1", UNTIL, TODAY)
+    create_share(access_store, SECRET, scorer, PEOPLE[1], "lending@1", UNTIL, TODAY)
     assert shares_for(access_store, PEOPLE[0], secret=SECRET) == [b, a]
     assert [s.token for s in shares_for(access_store, PEOPLE[0])] == [None, None]
 
@@ -119,13 +121,13 @@ def test_a_person_lists_their_own_links(access_store):
 @pytest.mark.parametrize(
     ("policy_key", "until", "secret", "error", "message"),
     [
-        ("lending", UNTIL, SECRET, InvalidRequest, "expected id@version"),
-        ("Lending@1", UNTIL, SECRET, InvalidRequest, "expected id@version"),
+        ("Lending@1", UNTIL, SECRET, UnknownName, "no installed policy"),
+        ("payday", UNTIL, SECRET, UnknownName, "no installed policy"),
         ("lending@1", TODAY, SECRET, InvalidRequest, "must end after today"),
         ("lending@1", UNTIL, b"short", ValueError, "at least 32 bytes"),
     ],
 )
-def test_refused_links(access_store, policy_key, until, secret, error, message):
+def test_refused_links(access_store, scorer, policy_key, until, secret, error, message):
     with pytest.raises(error, match=message):
-        create_share(access_store, secret, PEOPLE[0], policy_key, until, TODAY)
+        create_share(access_store, secret, scorer, PEOPLE[0], policy_key, until, TODAY)
     assert shares_for(access_store, PEOPLE[0]) == []

@@ -28,7 +28,7 @@ def opt_in(
     policy="sesame-2015",
 ):
     return grant_consent(
-        store, person, partner, policies[policy], purpose, LATER, TODAY, showcase=showcase
+        store, policies, person, partner, policy, purpose, LATER, TODAY, showcase=showcase
     )
 
 
@@ -38,7 +38,7 @@ def test_members_are_ranked_best_band_first_then_score(access_store, scorer, pol
     consents = {}
     for person, score in scores.items():
         scorer.scores[(person, "sesame-2015")] = score
-        consents[person] = opt_in(access_store, policies, person)
+        consents[person] = opt_in(access_store, scorer, person)
     listing = showcase(access_store, PARTNER, "sesame-2015", scorer, TODAY, now=NOW)
     policy = policies["sesame-2015"]
     assert [e.score for e in listing] == [720, 590, 560, 540]
@@ -48,9 +48,9 @@ def test_members_are_ranked_best_band_first_then_score(access_store, scorer, pol
     assert {e.policy_key for e in listing} == {"sesame-2015@1"}
 
 
-def test_entries_show_no_identifier_or_attribute(access_store, scorer, policies):
+def test_entries_show_no_identifier_or_attribute(access_store, scorer):
     scorer.scores[(PEOPLE[0], "sesame-2015")] = 600
-    opt_in(access_store, policies, PEOPLE[0])
+    opt_in(access_store, scorer, PEOPLE[0])
     [entry] = showcase(access_store, PARTNER, "sesame-2015", scorer, TODAY)
     shown = dataclasses.asdict(entry)
     assert set(shown) == {"rank", "consent_id", "band", "score", "policy_key"}
@@ -58,15 +58,15 @@ def test_entries_show_no_identifier_or_attribute(access_store, scorer, policies)
     assert PEOPLE[0][:6] not in text and PEOPLE[0][-4:] not in text
 
 
-def test_only_live_showcase_consents_to_this_partner_and_policy(access_store, scorer, policies):
+def test_only_live_showcase_consents_to_this_partner_and_policy(access_store, scorer):
     for person in PEOPLE:
         scorer.scores[(person, "sesame-2015")] = 600
         scorer.scores[(person, "lending")] = 600
-    opt_in(access_store, policies, PEOPLE[0])  # in
-    opt_in(access_store, policies, PEOPLE[1], showcase=False)  # consent, no showcase
-    opt_in(access_store, policies, PEOPLE[2], partner=OTHER_PARTNER)  # another partner
-    opt_in(access_store, policies, PEOPLE[3], policy="lending", purpose="lending")  # other policy
-    gone = opt_in(access_store, policies, PEOPLE[4])
+    opt_in(access_store, scorer, PEOPLE[0])  # in
+    opt_in(access_store, scorer, PEOPLE[1], showcase=False)  # consent, no showcase
+    opt_in(access_store, scorer, PEOPLE[2], partner=OTHER_PARTNER)  # another partner
+    opt_in(access_store, scorer, PEOPLE[3], policy="lending", purpose="lending")  # other policy
+    gone = opt_in(access_store, scorer, PEOPLE[4])
     revoke_consent(access_store, PEOPLE[4], gone.id, TODAY)  # left by revoking
     listing = showcase(access_store, PARTNER, "sesame-2015", scorer, TODAY)
     assert len(listing) == 1
@@ -75,18 +75,18 @@ def test_only_live_showcase_consents_to_this_partner_and_policy(access_store, sc
     )
 
 
-def test_a_member_with_two_showcase_consents_is_listed_once(access_store, scorer, policies):
+def test_a_member_with_two_showcase_consents_is_listed_once(access_store, scorer):
     scorer.scores[(PEOPLE[0], "sesame-2015")] = 600
-    opt_in(access_store, policies, PEOPLE[0])
-    opt_in(access_store, policies, PEOPLE[0], purpose="travel_booking")
+    opt_in(access_store, scorer, PEOPLE[0])
+    opt_in(access_store, scorer, PEOPLE[0], purpose="travel_booking")
     assert len(showcase(access_store, PARTNER, "sesame-2015", scorer, TODAY)) == 1
 
 
-def test_every_member_shown_gets_one_inquiry(access_store, scorer, policies):
+def test_every_member_shown_gets_one_inquiry(access_store, scorer):
     for person in PEOPLE[:2]:
         scorer.scores[(person, "sesame-2015")] = 600
-        opt_in(access_store, policies, person)
-    opt_in(access_store, policies, PEOPLE[2])  # no score: not shown, not logged
+        opt_in(access_store, scorer, person)
+    opt_in(access_store, scorer, PEOPLE[2])  # no score: not shown, not logged
     showcase(access_store, PARTNER, "sesame-2015", scorer, TODAY, now=NOW)
     for person in PEOPLE[:2]:
         [inquiry] = inquiries_for(access_store, person)

@@ -348,7 +348,8 @@ def test_special_categories_are_refused_by_name(unchanged: World, who, fields, c
     r = post(unchanged, "/records", who, json=rec(**fields))
     assert r.status_code == 422
     reasons = " ".join(e["reason"] for e in r.json()["errors"])
-    assert f"it reveals {category}, special-category data that opencredit never records" in reasons
+    assert f"it reveals {category}" in reasons
+    assert "special-category data that opencredit never records" in reasons
 
 
 def test_special_category_column_in_an_upload(unchanged: World) -> None:

@@ -758,7 +758,15 @@ def test_showcase_ranks_opted_in_members_by_band(fresh_world: World) -> None:
     # two more members (without keys of their own: consents made through the library)
     others = [
         access.grant_consent(
-            w.ctx.access, p, ORG_Q, sesame, "dating_profile", UNTIL, TODAY, showcase=True
+            w.ctx.access,
+            w.ws,
+            p,
+            ORG_Q,
+            "sesame-2015",
+            "dating_profile",
+            UNTIL,
+            TODAY,
+            showcase=True,
         ).id
         for p in (CROWD_GOOD[0], CROWD_IDLE[0])
     ]

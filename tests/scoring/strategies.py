@@ -127,7 +127,7 @@ def policies(draw: st.DrawFn) -> Policy:
             "name": "A random policy",
             "range": [low, high],
             "base": base,
-            "purposes": ["testing"],
+            "purposes": ["lending"],
             "bands": draw(st.permutations(bands)),
             "factors": [draw(factors(i)) for i in range(draw(st.integers(1, 5)))],
         }

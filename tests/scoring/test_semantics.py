@@ -40,7 +40,7 @@ def policy(*factors: dict, base: float = 500, low: int = 0, high: int = 1000) ->
             "name": "Pinned",
             "range": [low, high],
             "base": base,
-            "purposes": ["testing"],
+            "purposes": ["lending"],
             "bands": [
                 {"name": "low", "min": low, "max": mid},
                 {"name": "high", "min": mid + 1, "max": high},

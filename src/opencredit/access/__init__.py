@@ -1,6 +1,7 @@
 """The rights of the person, as a library: keys and roles, consent, the inquiry log, partner
-reads, share links, showcases, disputes, human review, idempotent writes and the regulator's
-aggregates. The HTTP API is a thin layer over these functions; see ``docs/access.md``.
+reads, share links, showcases, disputes, human review, idempotent writes, the regulator's
+aggregates, who publishes a policy and which version is in force. The HTTP API is a thin
+layer over these functions; see ``docs/access.md``.
 
 Everything is persisted through :class:`AccessStore` (SQLAlchemy Core) in the ledger's own
 database. Functions take the store first and plain values after; errors are
@@ -44,6 +45,7 @@ from opencredit.access.inquiries import (
 )
 from opencredit.access.keys import KeyInfo, authenticate, create_key, list_keys, revoke_key
 from opencredit.access.lookup import PartnerScore, Scorer, partner_lookup, partner_lookup_async
+from opencredit.access.publishing import check_publication
 from opencredit.access.reviews import (
     Review,
     answer_review,
@@ -63,6 +65,7 @@ from opencredit.access.shares import (
 )
 from opencredit.access.showcase import ShowcaseEntry, showcase
 from opencredit.access.store import AccessStore, access_url
+from opencredit.access.versions import PolicyChoice, choose_policy
 
 __all__ = [
     "AccessDenied",
@@ -80,6 +83,7 @@ __all__ = [
     "KeyInfo",
     "NotFound",
     "PartnerScore",
+    "PolicyChoice",
     "Review",
     "Role",
     "Scorer",
@@ -90,6 +94,8 @@ __all__ = [
     "access_url",
     "answer_review",
     "authenticate",
+    "check_publication",
+    "choose_policy",
     "consents_for",
     "consents_to",
     "create_key",

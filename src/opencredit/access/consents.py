@@ -1,9 +1,10 @@
 """Consent: a person lets one partner read one policy's score for one purpose, until a date.
 
 A consent names the policy by id (``lending``), not version, so it carries over to new versions
-of the policy; the purpose is checked against the version in force at every read. A consent is
-live from the day it is granted through ``until`` (inclusive) unless revoked; revoking takes
-effect at once and the consent stays in the person's history. ``showcase`` additionally opts
+of the policy; the purpose is checked against the version in force when it is granted and at
+every read (:mod:`opencredit.access.versions`). A consent is live from the day it is granted
+through ``until`` (inclusive) unless revoked; revoking takes effect at once and the consent
+stays in the person's history. ``showcase`` additionally opts
 the person into the partner's showcase listing (:mod:`opencredit.access.showcase`).
 """
 
@@ -18,7 +19,7 @@ from opencredit.access.errors import Conflict, InvalidRequest, NotFound
 from opencredit.access.store import AccessStore
 from opencredit.access.tables import consents
 from opencredit.access.validate import future, org_code, person_id
-from opencredit.policies.model import Policy
+from opencredit.access.versions import Policies, choose_policy
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,34 +55,31 @@ def _consent(row: Row) -> Consent:
     )
 
 
-def check_purpose(policy: Policy, purpose: str) -> None:
-    """Raise :class:`InvalidRequest` unless ``policy`` may be read for ``purpose``."""
-    if purpose not in policy.purposes:
-        raise InvalidRequest(
-            f"policy {policy.key} may not be read for purpose {purpose!r}; it allows only "
-            f"{', '.join(policy.purposes)}"
-        )
-
-
 def grant_consent(
     store: AccessStore,
+    policies: Policies,
     person: str,
     partner: str,
-    policy: Policy,
+    policy: str,
     purpose: str,
     until: dt.date,
     today: dt.date,
     showcase: bool = False,
 ) -> Consent:
-    """Let ``partner`` read ``person``'s score under ``policy`` for ``purpose`` until ``until``."""
+    """Let ``partner`` read ``person``'s score under ``policy`` (``id`` or ``id@version``,
+    found in ``policies``) for ``purpose`` until ``until``. The purpose must be one the
+    version in force allows (and the version named, if older): :mod:`opencredit.access.versions`.
+    The consent is for the policy's id, whatever version is named."""
     person = person_id(person)
     partner = org_code(partner)
-    check_purpose(policy, purpose)
+    chosen = choose_policy(policies, policy)
+    if not chosen.allows(purpose):
+        raise InvalidRequest(chosen.refusal(purpose))
     future(until, today, "a consent")
     values = dict(
         person=person,
         partner=partner,
-        policy_id=policy.id,
+        policy_id=chosen.named.id,
         purpose=purpose,
         granted_on=today,
         until=until,

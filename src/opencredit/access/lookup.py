@@ -1,7 +1,8 @@
 """A partner's score read: the one path by which a partner ever sees a score.
 
 The read is granted only under a consent that is live today, from this person to this partner,
-for this policy and purpose, and only while the policy in force still allows the purpose. Every
+for this policy and purpose, and only while the version in force still allows the purpose (a
+named older version only for purposes both allow: :mod:`~opencredit.access.versions`). Every
 attempt naming a valid resident ID is logged in the person's inquiry log, granted or refused,
 before anything is returned; a refused read raises :class:`AccessDenied` and shows no score.
 """
@@ -19,6 +20,7 @@ from opencredit.access.inquiries import inquiry_values, write_inquiry, write_inq
 from opencredit.access.roles import Caller, Role
 from opencredit.access.store import AccessStore
 from opencredit.access.validate import person_id
+from opencredit.access.versions import choose_policy
 from opencredit.errors import OpenCreditError
 from opencredit.policies.model import Policy
 
@@ -62,7 +64,8 @@ def partner_lookup(
 ) -> PartnerScore:
     """Read ``person``'s score under ``policy_id`` for ``purpose`` as partner ``caller``.
 
-    ``policy_id`` may be ``id`` (the latest version) or ``id@version``. Raises
+    ``policy_id`` may be ``id`` (the version in force) or ``id@version``, read only for a
+    purpose that version and the version in force both allow. Raises
     :class:`AccessDenied` (no score) unless a live consent covers the read; an unknown policy
     raises ``UnknownName``. Both are logged; a malformed resident ID is not (there is no
     person to show it to) and raises ``InvalidIdentifier``.
@@ -126,16 +129,14 @@ def _lookup(
         return inquiry_values(person, partner, policy_key, purpose, granted, at, reason)
 
     try:
-        policy = scorer.policy(policy_id)
+        chosen = choose_policy(scorer, policy_id)
     except OpenCreditError:
         yield inquiry(policy_id, False, "no such policy")
         raise
-    if purpose not in policy.purposes:
+    policy = chosen.named
+    if not chosen.allows(purpose):  # judged against the version in force, too
         yield inquiry(policy.key, False, "purpose not allowed by the policy")
-        raise AccessDenied(
-            f"policy {policy.key} may not be read for purpose {purpose!r}; it allows only "
-            f"{', '.join(policy.purposes)}"
-        )
+        raise AccessDenied(chosen.refusal(purpose))
     consent = live_consent(store, person, partner, policy.id, purpose, today)
     if consent is None:
         yield inquiry(policy.key, False, "no live consent")

@@ -4,7 +4,9 @@ The token is ``<share_id>.<signature>``: ``share_id`` is random and finds the li
 ``signature`` is base64url(HMAC-SHA256(secret, "share_id|person|policy_key|until")), so a
 link cannot be altered or forged without the server's secret. A link works through ``until``
 (inclusive) unless revoked. What it shows (:class:`SharedScore`) names neither the person nor
-anything else from their file.
+anything else from their file. A link is for a policy's version in force: it is made only for
+that version and shows the version in force when it is opened (docs/access.md, "Policy
+versions").
 """
 
 from __future__ import annotations
@@ -20,10 +22,11 @@ from dataclasses import dataclass
 from sqlalchemy import Row, and_, select, update
 
 from opencredit.access import validate
-from opencredit.access.errors import Conflict, NotFound, ShareInvalid
+from opencredit.access.errors import Conflict, InvalidRequest, NotFound, ShareInvalid
 from opencredit.access.lookup import Scorer
 from opencredit.access.store import AccessStore
 from opencredit.access.tables import share_links
+from opencredit.access.versions import Policies, choose_policy
 from opencredit.clock import today as clock_today
 
 #: Shortest server secret accepted for signing links.
@@ -78,12 +81,28 @@ def _share(row: Row, secret: bytes | None) -> Share:
 
 
 def create_share(
-    store: AccessStore, secret: bytes, person: str, policy_key: str, until: dt.date, today: dt.date
+    store: AccessStore,
+    secret: bytes,
+    policies: Policies,
+    person: str,
+    policy: str,
+    until: dt.date,
+    today: dt.date,
 ) -> Share:
-    """Create a link showing ``person``'s score under ``policy_key`` until ``until``."""
+    """Create a link showing ``person``'s score under ``policy`` until ``until``.
+
+    ``policy`` is an id (its version in force) or the key of the version in force; a link is
+    never made for a superseded version (:class:`InvalidRequest`), and it shows whatever
+    version is in force when it is opened (:func:`shared_score`)."""
     _check_secret(secret)
     person = validate.person_id(person)
-    policy = validate.policy_key(policy_key)
+    chosen = choose_policy(policies, policy)
+    if not chosen.current:
+        raise InvalidRequest(
+            f"policy {chosen.named.key} is no longer in force ({chosen.in_force.key} is): a "
+            f"share link shows the version in force; share {chosen.in_force.id!r} instead"
+        )
+    policy = validate.policy_key(chosen.in_force.key)
     validate.future(until, today, "a share link")
     share_id = secrets.token_urlsafe(16)
     values = dict(
@@ -123,9 +142,11 @@ def resolve_share(store: AccessStore, secret: bytes, token: str, today: dt.date)
 def shared_score(
     store: AccessStore, secret: bytes, token: str, scorer: Scorer, today: dt.date
 ) -> SharedScore:
-    """What a valid link shows today: the score and band under the link's policy."""
+    """What a valid link shows today: the score and band under the version of the link's
+    policy in force today (a link made before a new version shows the new one, as a consent
+    carries over to it)."""
     share = resolve_share(store, secret, token, today)
-    policy = scorer.policy(share.policy_key)
+    policy = choose_policy(scorer, share.policy_key.rpartition("@")[0]).in_force
     _, score = scorer.score(share.person, policy.key, today)
     return SharedScore(policy.key, score, policy.band_of(score).name, today, share.until)
 

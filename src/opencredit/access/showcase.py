@@ -2,14 +2,15 @@
 
 The promotion the press described between a dating site and a scoring company, made
 consensual: a person appears in a partner's showcase for a policy only while they hold a live
-consent to that partner for that policy with ``showcase=True`` (and a purpose the policy in
-force still allows). Revoking the consent removes them from the next listing.
+consent to that partner for that policy with ``showcase=True`` and a purpose the version in
+force still allows (and the version named, if the partner names an older one:
+:mod:`opencredit.access.versions`). Revoking the consent removes them from the next listing.
 
 What an entry shows: the rank, the member's consent id, the band and the score. Not the
 resident ID, not even masked: its first six digits are the person's home region and its
-seventeenth digit their sex, attributes DESIGN.md keeps for the fairness audit alone. The
-consent id is meaningless outside this partner; the person sees the same id in their own
-consents and can quote it to the partner to link the entry to their account there.
+seventeenth digit their sex, attributes kept for the fairness audit alone (docs/principles.md,
+principle 4). The consent id is meaningless outside this partner; the person sees the same id
+in their own consents and can quote it to the partner to link the entry to their account there.
 
 Every listing logs one granted inquiry per member shown, with the consent's purpose.
 """
@@ -24,6 +25,7 @@ from opencredit.access.lookup import Scorer
 from opencredit.access.store import AccessStore
 from opencredit.access.tables import inquiries
 from opencredit.access.validate import org_code
+from opencredit.access.versions import choose_policy
 from opencredit.errors import OpenCreditError
 
 SHOWCASE_REASON = "showcase listing"
@@ -65,13 +67,16 @@ def showcase(
     *,
     now: dt.datetime | None = None,
 ) -> list[ShowcaseEntry]:
-    """The partner's showcase for ``policy_id``: best band first, then highest score."""
+    """The partner's showcase for ``policy_id`` (``id``, or ``id@version`` for the scores
+    under that version): best band first, then highest score. Only members whose consent's
+    purpose both the named version and the version in force allow are listed."""
     partner = org_code(partner)
-    policy = scorer.policy(policy_id)
+    chosen = choose_policy(scorer, policy_id)
+    policy = chosen.named
     # Bands are ranked by where they sit in the range: the highest one is the best.
     band_rank = {b.name: i for i, b in enumerate(sorted(policy.bands, key=lambda b: -b.min))}
     scored = []
-    for consent in showcase_members(store, partner, policy.id, policy.purposes, today):
+    for consent in showcase_members(store, partner, policy.id, chosen.purposes, today):
         try:
             _, score = scorer.score(consent.person, policy.key, today)
         except OpenCreditError:

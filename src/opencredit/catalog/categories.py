@@ -2,13 +2,14 @@
 
 Only categories on this list are accepted. A category that reveals special-category data
 (medicine, contraceptives, pregnancy tests, religious goods, adult goods, political donations,
-union dues...) is refused with the reason; any other unlisted category is refused as unknown,
+union dues...) or names a person attribute (``womens_clothing``: sex) is refused with the
+reason; any other unlisted category is refused as unknown,
 so a new category is a deliberate, reviewed addition here and never a silent one.
 """
 
 from __future__ import annotations
 
-from opencredit.catalog.special import refuse_special
+from opencredit.catalog.special import read_name, refuse_name
 from opencredit.errors import UnknownName
 
 #: category -> what it covers.
@@ -62,8 +63,10 @@ def check_category(category: str) -> str:
     """Return ``category`` if it is on the vetted list; raise a clear error otherwise."""
     if category in PURCHASE_CATEGORIES:
         return category
-    refuse_special(category, "purchase category")
+    refuse_name(category, "purchase category")
+    doubts = read_name(category).doubts
+    hint = f" ({'; '.join(doubts)})" if doubts else ""
     raise UnknownName(
-        f"purchase category {category!r} is not on the vetted list; expected one of: "
+        f"purchase category {category!r} is not on the vetted list{hint}; expected one of: "
         f"{', '.join(PURCHASE_CATEGORIES)}"
     )

@@ -4,17 +4,21 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
 
 import typer
 from rich.console import Console
 
+from opencredit.catalog import Domain
+from opencredit.cli.group import OpenCreditGroup, set_shared, state
 from opencredit.errors import OpenCreditError
 from opencredit.workspace import Workspace, data_dir_from_env
 
 app = typer.Typer(
     name="opencredit",
+    cls=OpenCreditGroup,
     help="An open, accountable social credit system: published rules, explained scores, "
     "refused special-category data.",
     no_args_is_help=True,
@@ -32,21 +36,11 @@ app.add_typer(registry_app, name="registry")
 app.add_typer(keys_app, name="keys")
 
 console = Console()
-err_console = Console(stderr=True)
-
-
-class _State:
-    data: Path | None = None
-    database_url: str | None = None
-    quiet: bool = False
-
-
-state = _State()
 
 DataOpt = Annotated[
     Path | None,
     typer.Option(
-        "--data", envvar="OPENCREDIT_DATA", help="Data directory [default: ./opencredit-data]."
+        "--data", envvar="OPENCREDIT_DATA", help="Data directory (default: ./opencredit-data)."
     ),
 ]
 PolicyOpt = Annotated[
@@ -56,6 +50,18 @@ AsOfOpt = Annotated[
     dt.datetime | None,
     typer.Option("--as-of", formats=["%Y-%m-%d"], help="Score as of this date [default: today]."),
 ]
+
+#: A file the command reads: it must exist and be a readable file (checked before anything runs).
+INPUT_FILE = {"exists": True, "dir_okay": False, "readable": True}
+SeedOpt = Annotated[int, typer.Option(min=0, max=2**63 - 1, help="Random seed")]
+#: Exit status of `ingest --partial` when rows were left out (the report says how many).
+EXIT_PARTIAL = 3
+#: The largest nation `generate` makes: a country's population (1.4 billion, the scale target).
+MAX_NATION = 1_400_000_000
+#: The largest nation the demo files and scores on one machine.
+MAX_DEMO = 10_000_000
+#: The most years of history `generate` makes.
+MAX_YEARS = 50
 
 
 def _as_of(value: dt.datetime | None) -> dt.date | None:
@@ -80,10 +86,13 @@ def main_options(
     ] = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bars.")] = False,
 ) -> None:
-    """opencredit: every rule published, every point explained."""
-    state.data = data
-    state.database_url = database_url
-    state.quiet = quiet
+    """opencredit: every rule published, every point explained.
+
+    --data, --database-url and --quiet may also follow any command (`opencredit demo --data
+    DIR`). Exit status: 0 done; 1 a check failed (a rejected file, a policy with lint errors);
+    2 a usage error or a refusal (one line on stderr); 3 `ingest --partial` left rows out.
+    """
+    set_shared(data, database_url, quiet)
 
 
 @app.command()
@@ -95,7 +104,9 @@ def init() -> None:
 
 @registry_app.command("add-persons")
 def add_persons(
-    file: Annotated[Path, typer.Argument(help="Parquet: id, region, birth_date, sex")],
+    file: Annotated[
+        Path, typer.Argument(help="Parquet: id, region, birth_date, sex", **INPUT_FILE)
+    ],
 ) -> None:
     """Register the persons listed in a Parquet file."""
     with _open() as ws:
@@ -107,17 +118,21 @@ def add_persons(
 def add_provider(
     code: Annotated[str, typer.Argument(help="Unified Social Credit Code (18 characters)")],
     name: Annotated[str, typer.Option(help="The organisation's name")],
-    domain: Annotated[list[str], typer.Option(help="A licensed domain (repeatable)")],
+    domain: Annotated[
+        list[Domain], typer.Option(help="A licensed domain (repeatable)", case_sensitive=False)
+    ],
 ) -> None:
     """Register a data provider licensed to file records in some domains."""
     with _open() as ws:
-        org = ws.register_provider(code, name, domain)
+        org = ws.register_provider(code, name, [d.value for d in domain])
         console.print(f"registered {org.name} ({org.code}) for {', '.join(org.domains)}")
 
 
 @app.command()
 def ingest(
-    file: Annotated[Path, typer.Argument(help="CSV, JSON Lines or Parquet file of records")],
+    file: Annotated[
+        Path, typer.Argument(help="CSV, JSON Lines or Parquet file of records", **INPUT_FILE)
+    ],
     provider: Annotated[str, typer.Option(help="The filing organisation's code")],
     partial: Annotated[
         bool,
@@ -127,7 +142,11 @@ def ingest(
         ),
     ] = False,
 ) -> None:
-    """Validate and file a provider's records; a bad row rejects the file unless --partial."""
+    """Validate and file a provider's records; a bad row rejects the file unless --partial.
+
+    Exit status 0: every row filed (or a duplicate); 1: the file was rejected, nothing
+    written; 3: with --partial, the good rows were filed and the bad ones left out.
+    """
     from opencredit.cli import render
     from opencredit.cli.progress import spinner
 
@@ -137,6 +156,8 @@ def ingest(
         render.ingest_report(report, console, ws.data_dir / "rejections")
     if report.rejected_whole:
         raise typer.Exit(1)
+    if report.bad_rows:
+        raise typer.Exit(EXIT_PARTIAL)
 
 
 @app.command()
@@ -205,6 +226,15 @@ def whatif(
         console.print(render.what_if(result))
 
 
+class Engine(StrEnum):
+    """Engines ``opencredit rebuild`` can score with."""
+
+    kernel = "kernel"
+    duckdb = "duckdb"
+    state = "state"
+    spark = "spark"
+
+
 @app.command()
 def rebuild(
     as_of: AsOfOpt = None,
@@ -220,21 +250,139 @@ def rebuild(
             "--state", help="Also rebuild the incremental engine's factor state from the ledger"
         ),
     ] = False,
+    check: Annotated[
+        bool,
+        typer.Option(
+            "--check",
+            help="Only compare the ledger's columnar copy with the row store; exit 1 if they "
+            "differ",
+        ),
+    ] = False,
+    engine: Annotated[
+        Engine,
+        typer.Option(
+            "--engine",
+            help="kernel (compiled, over the columnar copy; default), duckdb, state (re-score "
+            "from per-person state, built when missing or stale) or spark (local[2], via a "
+            "Parquet export)",
+        ),
+    ] = Engine.kernel,
 ) -> None:
-    """Recompute every score from the whole ledger with the batch engine (DuckDB)."""
+    """Recompute every score from the ledger's columnar copy, all policies in one pass."""
     from opencredit.cli import render
     from opencredit.cli.progress import steps
 
     with _open() as ws:
-        chosen = policy or list(ws.policies)
-        with steps("rebuilding scores", len(chosen), state.quiet) as advance:
-            results = ws.rebuild(_as_of(as_of), chosen, state=state_, progress=advance)
+        if check:
+            found = ws.columnar_differences()
+            for line in found:
+                console.print(line, markup=False, highlight=False)
+            if found:
+                console.print(
+                    f"the columnar copy differs from the row store; delete "
+                    f"{ws.columnar().dir} to copy it again",
+                    markup=False,
+                )
+                raise typer.Exit(1)
+            console.print("the columnar copy equals the row store", markup=False)
+            return
+        chosen = [ws.policy(p).key for p in policy] if policy else list(ws.policies)
+        if engine == Engine.spark:
+            from opencredit.engines.spark import rebuild_with_spark
+
+            with steps("rebuilding scores", len(chosen) + 1, state.quiet) as advance:
+                results = rebuild_with_spark(
+                    ws, _as_of(as_of), chosen, state=state_, progress=advance
+                )
+        else:
+            with steps(
+                "rebuilding scores", 1 + (len(chosen) if state_ else 0), state.quiet
+            ) as advance:
+                results = ws.rebuild(
+                    _as_of(as_of), chosen, state=state_, engine=engine.value, progress=advance
+                )
         for r in results:
             console.print(render.distribution(ws.policy(r.policy), r.scores))
 
 
+class ExportFormat(StrEnum):
+    """Formats ``opencredit export`` writes."""
+
+    parquet = "parquet"
+
+
+@app.command("export")
+def export_command(
+    format_: Annotated[
+        ExportFormat, typer.Option("--format", help="Output format")
+    ] = ExportFormat.parquet,
+    out: Annotated[
+        Path | None, typer.Option(help="Output directory (default: DATA/exports/seq-HEAD)")
+    ] = None,
+    partitions: Annotated[
+        int, typer.Option(min=1, max=65_536, help="Partitions: md5 of the resident ID mod N")
+    ] = 64,
+    with_attributes: Annotated[
+        bool, typer.Option(help="Export the persons' attributes too (for the regulator)")
+    ] = False,
+) -> None:
+    """Export the ledger, registry, disputes and policies as Parquet partitioned by person."""
+    from opencredit.cli.progress import counter
+    from opencredit.ledger.export import export_ledger
+
+    with _open() as ws:
+        head = ws.store.max_seq()
+        target = out or ws.data_dir / "exports" / f"seq-{head}"
+        with counter("exporting records", head, state.quiet) as advance:
+            m = export_ledger(
+                ws.store,
+                target,
+                partitions=partitions,
+                with_attributes=with_attributes,
+                progress=advance,
+            )
+    console.print(
+        f"exported {m.records:,} records (head seq {m.head_seq:,}), {m.persons:,} persons, "
+        f"{m.disputes:,} disputes in {m.partitions} partitions to {target}"
+    )
+
+
+@app.command("import-scores")
+def import_scores_command(
+    file: Annotated[
+        Path, typer.Argument(help="Parquet (file or directory): person, raw, score, band")
+    ],
+    policy: PolicyOpt,
+    manifest: Annotated[
+        Path | None, typer.Option(help="The scores' manifest (default: manifest.json beside FILE)")
+    ] = None,
+    allow_stale: Annotated[
+        bool, typer.Option(help="Store them even if records were filed since they were computed")
+    ] = False,
+    sample: Annotated[
+        int, typer.Option(min=0, help="Persons spot-checked against the reference function")
+    ] = 100,
+) -> None:
+    """Check scores computed elsewhere (Spark, another site) and store them; nothing on error."""
+    from opencredit.cli.progress import spinner
+    from opencredit.scoring.imports import import_scores
+
+    with _open() as ws, spinner(f"checking {file}", state.quiet):
+        key = ws.policy(policy).key
+        r = import_scores(
+            ws.store, file, key, manifest=manifest, allow_stale=allow_stale, sample=sample
+        )
+    stale = f"; stale: the ledger is now at seq {r.ledger_head:,}" if r.stale else ""
+    console.print(
+        f"imported {r.persons:,} scores under {r.policy} as of {r.as_of} (ledger up to seq "
+        f"{r.head_seq:,}; {r.checked} spot-checked){stale}"
+    )
+
+
 @policy_app.command("lint")
-def policy_lint(files: Annotated[list[Path], typer.Argument(help="Policy TOML files")]) -> None:
+def policy_lint(
+    files: Annotated[list[Path], typer.Argument(help="Policy TOML files", **INPUT_FILE)],
+) -> None:
     """Check policies: errors for refused data, warnings for legal and design risks."""
     from opencredit.policies.lint import lint_policy_file, print_report
 
@@ -253,7 +401,10 @@ def policy_list() -> None:
     with _open() as ws:
         for key, p in sorted(ws.policies.items()):
             console.print(
-                f"{key:20} {p.name}  range {p.low}-{p.high}, purposes: {', '.join(p.purposes)}"
+                f"{key:20} {p.name}  range {p.low}-{p.high}, purposes: {', '.join(p.purposes)}",
+                highlight=False,
+                markup=False,
+                soft_wrap=True,
             )
 
 
@@ -262,11 +413,15 @@ def policy_show(policy: Annotated[str, typer.Argument(help="Policy id or id@vers
     """Print an installed policy's published document."""
     with _open() as ws:
         p = ws.policy(policy)
-        console.print(ws.store.policy_documents()[p.key], markup=False, highlight=False)
+        console.print(
+            ws.store.policy_documents()[p.key], markup=False, highlight=False, soft_wrap=True
+        )
 
 
 @policy_app.command("install")
-def policy_install(file: Annotated[Path, typer.Argument(help="Policy TOML file")]) -> None:
+def policy_install(
+    file: Annotated[Path, typer.Argument(help="Policy TOML file", **INPUT_FILE)],
+) -> None:
     """Install a policy (it must lint without errors) and build its factor state."""
     from opencredit.policies.lint import lint_policy_file, print_report
 
@@ -275,16 +430,16 @@ def policy_install(file: Annotated[Path, typer.Argument(help="Policy TOML file")
         print_report(report, console)
         raise typer.Exit(1)
     with _open() as ws:
-        p = ws.install_policy(file)
-        console.print(f"installed {p.key}")
+        done = ws.install_policy(file)
+        console.print(f"{'installed' if done.new else 'already installed'} {done.key}")
 
 
 @app.command()
 def generate(
-    persons: Annotated[int, typer.Option(help="How many persons")] = 100_000,
-    out: Annotated[Path | None, typer.Option(help="Output folder [default: DATA/nation]")] = None,
-    seed: Annotated[int, typer.Option(help="Random seed")] = 2015,
-    years: Annotated[int, typer.Option(help="Years of history")] = 3,
+    persons: Annotated[int, typer.Option(min=1, max=MAX_NATION, help="How many persons")] = 100_000,
+    out: Annotated[Path | None, typer.Option(help="Output folder (default: DATA/nation)")] = None,
+    seed: SeedOpt = 2015,
+    years: Annotated[int, typer.Option(min=1, max=MAX_YEARS, help="Years of history")] = 3,
     as_of: AsOfOpt = None,
 ) -> None:
     """Generate a synthetic nation (persons, providers, records) as Parquet files."""
@@ -300,8 +455,10 @@ def generate(
 
 @app.command()
 def demo(
-    persons: Annotated[int, typer.Option(help="How many persons")] = 100_000,
-    seed: Annotated[int, typer.Option(help="Random seed")] = 2015,
+    persons: Annotated[
+        int, typer.Option(min=1, max=MAX_DEMO, help="How many persons (a small nation is quick)")
+    ] = 100_000,
+    seed: SeedOpt = 2015,
 ) -> None:
     """Generate a nation, file its records, score it under three policies, explain a score."""
     from opencredit.cli.demo import run_demo
@@ -310,8 +467,10 @@ def demo(
 
 
 def _access():
+    """The access store (keys, consents...) of the data directory, which must exist."""
     from opencredit.access import AccessStore, access_url
 
+    _open().close()  # no data directory (or database): say so, rather than make one
     return AccessStore(state.database_url or access_url(data_dir_from_env(state.data)))
 
 
@@ -359,6 +518,8 @@ def keys_list() -> None:
             console.print(
                 f"{k.key_id}  {k.role:16} {k.subject or '-':18}  {state_:18} {k.label}",
                 highlight=False,
+                markup=False,
+                soft_wrap=True,
             )
     finally:
         store.close()
@@ -380,7 +541,7 @@ def keys_revoke(key_id: Annotated[str, typer.Argument(help="The key id")]) -> No
 @app.command()
 def serve(
     host: Annotated[str, typer.Option(help="Interface to listen on")] = "127.0.0.1",
-    port: Annotated[int, typer.Option(help="Port")] = 8000,
+    port: Annotated[int, typer.Option(min=1, max=65535, help="Port")] = 8000,
     workers: Annotated[
         int,
         typer.Option(
@@ -392,10 +553,19 @@ def serve(
     access_log: Annotated[bool, typer.Option(help="Log every request (off with --quiet)")] = True,
 ) -> None:
     """Serve the HTTP API (OpenAPI at /openapi.json, docs at /docs) over the data directory."""
+    import socket
+
     import uvicorn
 
     from opencredit.api.settings import Settings
 
+    try:  # a host that cannot be listened on: say so now, in one line
+        socket.getaddrinfo(host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
+    except OSError as exc:
+        raise OpenCreditError(
+            f"--host {host!r}: cannot listen there ({exc.strerror or exc}); expected an "
+            "address of this machine, such as 127.0.0.1 or 0.0.0.0"
+        ) from None
     settings = Settings(data=data_dir_from_env(state.data), database_url=state.database_url)
     Workspace(settings.data, database_url=settings.database_url).close()  # fail early, clearly
     # Each worker builds the app from the environment, so pass the settings through it.
@@ -414,9 +584,5 @@ def serve(
 
 
 def main() -> None:
-    """Entry point: run the app, turning library errors into one clear line and exit 2."""
-    try:
-        app()
-    except OpenCreditError as exc:
-        err_console.print(f"[red]error:[/] {exc}", highlight=False)
-        raise SystemExit(2) from None
+    """Entry point: run the app (errors become one line on stderr; see cli.group)."""
+    app()

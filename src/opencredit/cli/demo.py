@@ -110,6 +110,7 @@ def run_demo(
         "  opencredit policy lint policies/sesame-2015.toml\n"
         "  opencredit policy show lending",
         highlight=False,
+        soft_wrap=True,
     )
     console.print(
         f"[dim]demo finished in {time.perf_counter() - started:.0f} s; data in {data_dir}[/]"

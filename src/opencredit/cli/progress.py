@@ -33,7 +33,7 @@ def steps(title: str, total: int, quiet: bool = False) -> Iterator[Callable[[str
         started[0] += 1
         progress.update(task, description=f"{title}: {name}")
 
-    with progress:
+    with _cleared_on_error(progress):
         yield advance
         progress.update(task, completed=total, description=title)
 
@@ -52,3 +52,34 @@ def spinner(title: str, quiet: bool = False) -> Iterator[None]:
     with progress:
         progress.add_task(title, total=None)
         yield
+
+
+@contextlib.contextmanager
+def counter(title: str, total: int, quiet: bool = False) -> Iterator[Callable[[int], None]]:
+    """A bar counting ``total`` items (records, say); call the yielded function with each
+    chunk's size as it is done."""
+    progress = Progress(
+        SpinnerColumn(),
+        TextColumn("{task.description}"),
+        BarColumn(),
+        TextColumn("{task.completed:,}/{task.total:,}"),
+        TimeElapsedColumn(),
+        console=console,
+        disable=quiet,
+        transient=False,
+    )
+    task = progress.add_task(title, total=total)
+    with _cleared_on_error(progress):
+        yield lambda n: progress.advance(task, n)
+
+
+@contextlib.contextmanager
+def _cleared_on_error(progress: Progress) -> Iterator[Progress]:
+    """Run ``progress``; if the work fails, take the bar away, so that the error is the one
+    line a person sees on stderr."""
+    with progress:
+        try:
+            yield progress
+        except BaseException:
+            progress.live.transient = True
+            raise

@@ -15,7 +15,7 @@ from rich.text import Text
 
 from opencredit.ledger.ingest import IngestReport
 from opencredit.policies.model import Policy
-from opencredit.scoring.explain import MAX_REASONS, WhatIf
+from opencredit.scoring.explain import MAX_REASONS, WhatIf, clipped, unclipped_total
 from opencredit.scoring.reference import ScoreResult
 
 MAX_ERRORS_SHOWN = 20
@@ -29,7 +29,8 @@ def explanation(result: ScoreResult, max_records_per_factor: int | None = None) 
         f"  ({result.band})   under {policy.name} [{policy.key}], "
         f"range {policy.low}-{policy.high}, as of {result.as_of}\n",
         f"base {policy.base:g} + factors {sum(f.contribution for f in result.factors):+.1f}"
-        f" = {result.raw:.2f}",
+        f" = {unclipped_total(result):.2f}",
+        _clip_note(result),
     )
     factors = Table(title="Factors", title_justify="left", expand=False)
     factors.add_column("factor")
@@ -83,9 +84,20 @@ def explanation(result: ScoreResult, max_records_per_factor: int | None = None) 
     return Group(Panel(head, title=f"Score of {result.person}"), factors, reasons, records)
 
 
+def _clip_note(result: ScoreResult) -> str:
+    """Says when the policy's range clipped the total, and to what."""
+    if not clipped(result):
+        return ""
+    edge = "top" if unclipped_total(result) > result.policy.high else "bottom"
+    return f", clipped to the {edge} of the range: {result.raw:g}"
+
+
 def what_if(result: WhatIf) -> Panel:
     """Before and after of a what-if."""
     lines = "\n".join(f"- {c}" for c in result.changes) or "- no change"
+    for when, r in (("before", result.before), ("after", result.after)):
+        if clipped(r):
+            lines += f"\n  (the total {when}, {unclipped_total(r):.2f}{_clip_note(r)})"
     body = Text.assemble(
         f"{lines}\n\n",
         "score ",
@@ -103,17 +115,26 @@ def ingest_report(report: IngestReport, console: Console, report_dir: Path | Non
     if report.receipt is not None:
         r = report.receipt
         seqs = f"ledger {r.first_seq}..{r.last_seq}" if r.first_seq else "nothing new"
-        console.print(
-            f"[green]accepted[/] {report.source}: batch {r.batch}, {r.accepted:,} "
+        summary = Text.assemble(
+            ("accepted", "green"),
+            f" {report.source}: batch {r.batch}, {r.accepted:,} "
             f"records ({seqs}), {r.duplicates:,} duplicates skipped, "
-            f"{report.bad_rows:,} bad rows rejected"
+            f"{report.bad_rows:,} bad rows rejected",
+        )
+    elif not report.rejected_whole:  # nothing new to write: no rows, or only duplicates
+        summary = Text.assemble(
+            ("nothing new", "green"),
+            f" in {report.source}: {report.rows:,} rows, {report.duplicates:,} duplicates "
+            "skipped, no batch written",
         )
     else:
-        console.print(
-            f"[red]rejected[/] {report.source}: {report.bad_rows:,} bad rows out of "
+        summary = Text.assemble(
+            ("rejected", "red"),
+            f" {report.source}: {report.bad_rows:,} bad rows out of "
             f"{report.rows:,}; nothing was written "
-            "(use --partial to file the good rows and reject only the bad ones)"
+            "(use --partial to file the good rows and reject only the bad ones)",
         )
+    console.print(summary, soft_wrap=True)
     if not report.errors:
         return
     table = Table(title="Bad rows", title_justify="left")
@@ -140,10 +161,12 @@ def distribution(policy: Policy, scores: pa.Table, bins: int = 12, width: int = 
     values = scores.column("score").to_numpy()
     n = len(values)
     hist = Table(
-        title=f"{policy.name} [{policy.key}]: {n:,} persons, mean "
-        f"{values.mean():.0f}, median {np.median(values):.0f}"
-        if n
-        else f"{policy.key}: no scores",
+        title=Text(  # plain text: "[lending@1]" is not markup
+            f"{policy.name} [{policy.key}]: {n:,} persons, mean "
+            f"{values.mean():.0f}, median {np.median(values):.0f}"
+            if n
+            else f"{policy.key}: no scores"
+        ),
         title_justify="left",
         show_header=False,
         box=None,

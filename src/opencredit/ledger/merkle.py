@@ -1,4 +1,4 @@
-"""The ledger's Merkle tree and signed tree heads (DESIGN.md principle 7).
+"""The ledger's Merkle tree and signed tree heads (docs/principles.md, principle 7).
 
 Hashing follows RFC 6962 section 2.1 (kept in RFC 9162 section 2.1): a leaf hashes as
 SHA-256(0x00 || entry), an interior node as SHA-256(0x01 || left || right), and the tree over

@@ -14,6 +14,7 @@ import datetime as dt
 import re
 import threading
 from collections.abc import Callable, Iterable, Iterator
+from typing import Any
 
 import numpy as np
 import psycopg
@@ -388,10 +389,10 @@ class PostgresStore(SQLStore):
         self._copy_in("factor_terms", table.select(list(STORED_TERM_COLUMNS)))
 
     def export_records(
-        self, up_to: int | None = None, batch_rows: int = 1_000_000
+        self, up_to: int | None = None, batch_rows: int = 1_000_000, after: int = 0
     ) -> Iterator[pa.RecordBatch]:
         limit = self.max_seq() if up_to is None else up_to
-        start = 0
+        start = after
         while start < limit:  # keyset pages on the dense seq: each is one index range scan
             end = min(start + batch_rows, limit)
             table = self._copy_out(
@@ -423,12 +424,19 @@ class PostgresStore(SQLStore):
 
     # policies and scores -----------------------------------------------------------------------
     def install_policy(
-        self, key: str, document: str, terms: Callable[[], pa.Table] | None = None
+        self,
+        key: str,
+        document: str,
+        terms: Callable[[], pa.Table] | None = None,
+        *,
+        admit: Callable[[dict[str, str]], None] | None = None,
     ) -> bool:
         with self.db.transaction():
-            # the appenders' lock: filings wait until the policy and its state are in, and
-            # any filed after read it (READ COMMITTED, after the lock) and make its terms
+            # the appenders' lock: filings (and other installs) wait until the policy and its
+            # state are in, and any filed after read it (READ COMMITTED, after the lock)
             self.db.execute("SELECT pg_advisory_xact_lock(%s)", (self._append_lock,))
+            if admit is not None:
+                admit(self.policy_documents())
             cur = self.db.execute(
                 "INSERT INTO policies VALUES (%s, %s, %s) ON CONFLICT (key) DO NOTHING",
                 (key, document, now_text()),
@@ -448,6 +456,7 @@ class PostgresStore(SQLStore):
         scores = scores.select(SCORE_SCHEMA.names).cast(SCORE_SCHEMA)
         policy = pa.repeat(pa.scalar(policy_key, pa.string()), scores.num_rows)
         with self.db.transaction():
+            self._forget_score_file(policy_key)
             self.db.execute("DELETE FROM scores WHERE policy = %s", (policy_key,))
             self._copy_in("scores", scores.add_column(0, "policy", policy))
             self.db.execute(
@@ -457,7 +466,13 @@ class PostgresStore(SQLStore):
                 (policy_key, to_days(as_of), up_to, now_text()),
             )
 
+    def _write_transaction(self) -> Any:
+        return self.db.transaction()
+
     def scores(self, policy_key: str) -> tuple[pa.Table, dt.date | None, int | None]:
+        from_file = self._scores_from_file(policy_key)
+        if from_file is not None:
+            return from_file
         run = self.db.execute(
             "SELECT as_of, up_to FROM score_runs WHERE policy = %s", (policy_key,)
         ).fetchone()

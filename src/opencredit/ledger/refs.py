@@ -26,6 +26,7 @@ MAX_REF_LENGTH = 64
 #: What a (trimmed) ref must match, whole.
 REF_PATTERN = r"[A-Za-z0-9][A-Za-z0-9._:/-]{0,63}"
 _REF = re.compile(REF_PATTERN)
+_DIGITS = re.compile("[0-9]+")
 
 
 def normalise_ref(ref: str) -> str:
@@ -73,25 +74,46 @@ def check_refs(refs: pa.ChunkedArray | pa.Array, what: str = "ref") -> tuple[pa.
     present = _np(pc.and_(pc.is_valid(trimmed), pc.not_equal(trimmed, "")))
     shaped = _np(pc.match_substring_regex(trimmed, f"^{REF_PATTERN}$"))
     suspect = present & ~shaped
-    # Refs of the right shape are ASCII: a stem of SPECIAL_CATEGORIES can only match one if
-    # it occurs in the ref's letters and digits run together (special_category_of matches
-    # words and the words glued together from their start). Those few are judged by
-    # special_category_of itself, through refuse_special.
+    # Refs of the right shape are ASCII: a term of SPECIAL_CATEGORIES can only be read in one
+    # if a word of it occurs in the ref's letters and digits run together (special_category_of
+    # reads words, plurals and words glued together). Those few are judged by
+    # special_category_of itself (slow: ~0.1 ms a name), through refuse_special.
     squashed = pc.replace_substring_regex(pc.utf8_lower(trimmed), "[^a-z0-9]", "")
-    suspect |= present & shaped & _np(pc.match_substring_regex(squashed, _stems_regex()))
+    words = present & shaped & _np(pc.match_substring_regex(squashed, _stems_regex()))
     problems = {}
     values = trimmed.to_pylist()
     for i in np.flatnonzero(suspect):
         reason = ref_problem(values[i], what)
         if reason is not None:
             problems[int(i)] = reason
+    # Numbers are not words: refs that differ only in their digits (AUTO-000001, AUTO-000002)
+    # read the same, so each shape is judged once and only refused refs are explained.
+    verdicts: dict[str, bool] = {}
+    for i in np.flatnonzero(words):
+        key = _DIGITS.sub("0", values[i].lower())
+        if key not in verdicts:
+            verdicts[key] = ref_problem(values[i], what) is not None
+        if verdicts[key]:
+            reason = ref_problem(values[i], what)
+            if reason is not None:
+                problems[int(i)] = reason
     return trimmed, problems
 
 
 def _stems_regex() -> str:
-    """Any stem of any special category, as a substring (read at call time: the list grows)."""
-    stems = {stem.rstrip("$") for stems in SPECIAL_CATEGORIES.values() for stem in stems}
-    return "|".join(re.escape(stem) for stem in sorted(stems) if stem)
+    """Every word of every term of SPECIAL_CATEGORIES, as a substring (read at call time: the
+    vocabulary grows). A term is a word, a ``stem*`` or ``two words``; a word may be matched in
+    its plural (``pharmacies`` for ``pharmacy``), so a final ``y`` is left off."""
+    words = set()
+    for terms in SPECIAL_CATEGORIES.values():
+        for term in terms:
+            for word in term.lower().split():
+                word = word.rstrip("*$")
+                if len(word) > 2 and word[-1] == "y" and word[-2] not in "aeiou":
+                    word = word[:-1]  # "pharmacies" is read as "pharmacy"
+                if word and word.isascii():
+                    words.add(word)
+    return "|".join(re.escape(word) for word in sorted(words))
 
 
 def _np(array: pa.Array | pa.ChunkedArray) -> np.ndarray:

@@ -16,7 +16,8 @@ from typing import Any, ClassVar
 
 import pyarrow as pa
 
-from opencredit.clock import from_days
+from opencredit.clock import from_days, to_days
+from opencredit.errors import LedgerError
 from opencredit.ledger.records import Action, Dispute, Record
 from opencredit.ledger.store import TERM_SCHEMA, Organisation, Person, Store
 
@@ -52,6 +53,14 @@ _QUERIES = {
     "disputes_of": "SELECT seq, opened, resolved FROM disputes WHERE person = ?",
     "policy_documents": "SELECT key, document FROM policies ORDER BY key",
     "policy_keys": "SELECT key FROM policies",
+    "meta": "SELECT value FROM meta WHERE key = ?",
+    "set_meta": "INSERT INTO meta (key, value) VALUES (?, ?) "
+    "ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+    "drop_meta": "DELETE FROM meta WHERE key = ?",
+    "drop_scores": "DELETE FROM scores WHERE policy = ?",
+    "score_run": "SELECT as_of, up_to FROM score_runs WHERE policy = ?",
+    "set_score_run": "INSERT INTO score_runs VALUES (?, ?, ?, ?) ON CONFLICT (policy) DO UPDATE "
+    "SET as_of = excluded.as_of, up_to = excluded.up_to, computed_at = excluded.computed_at",
     "term_rows": "SELECT t.factor, t.seq, t.occurred, t.expires, t.points "
     "FROM {person_terms} ORDER BY t.factor, t.seq",
     # a person's registration (tag 0), factor state (1) and disputes (2) in one round trip
@@ -61,6 +70,10 @@ _QUERIES = {
     "UNION ALL SELECT 2, NULL, seq, opened, resolved, NULL FROM disputes WHERE person = ? "
     "ORDER BY 1, 2, 3",
 }
+
+
+#: ``meta`` key (followed by the policy key) of the file holding a policy's latest scores.
+SCORE_FILE = "scores-file:"
 
 
 def dispute_of(seq: int, opened: int, resolved: int | None) -> Dispute:
@@ -166,6 +179,43 @@ class SQLStore(Store):
             else:
                 registered = True
         return (terms, disputes) if registered else None
+
+    def _write_transaction(self) -> Any:  # pragma: no cover - each store has its own
+        raise NotImplementedError
+
+    def write_score_file(self, policy_key: str, as_of: dt.date, up_to: int, path: str) -> None:
+        # the run and the file that holds it, in place of the policy's rows in ``scores``
+        with self._write_transaction():
+            self.db.execute(self._sql["drop_scores"], (policy_key,))
+            self.db.execute(
+                self._sql["set_score_run"], (policy_key, to_days(as_of), up_to, now_text())
+            )
+            self.db.execute(self._sql["set_meta"], (SCORE_FILE + policy_key, str(path)))
+
+    def score_file(self, policy_key: str) -> str | None:
+        row = self.db.execute(self._sql["meta"], (SCORE_FILE + policy_key,)).fetchone()
+        return row[0] if row else None
+
+    def _forget_score_file(self, policy_key: str) -> None:
+        """Inside ``write_scores``' transaction: the rows written replace the file."""
+        self.db.execute(self._sql["drop_meta"], (SCORE_FILE + policy_key,))
+
+    def _scores_from_file(self, policy_key: str) -> tuple[pa.Table, dt.date, int] | None:
+        """The policy's scores from the run file the store names, if it names one."""
+        from opencredit.scoring.score_files import read_policy_scores
+
+        path = self.score_file(policy_key)
+        if path is None:
+            return None
+        as_of, up_to = self.db.execute(self._sql["score_run"], (policy_key,)).fetchone()
+        try:
+            table = read_policy_scores(path, policy_key)
+        except FileNotFoundError:
+            raise LedgerError(
+                f"the scores of {policy_key} were written to {path}, which is gone; "
+                "run `opencredit rebuild` again"
+            ) from None
+        return table, from_days(as_of), up_to
 
     def terms_for(self, policy_key: str, person: str) -> pa.Table:
         rows = [(person, *row) for row in self.term_rows(policy_key, person)]

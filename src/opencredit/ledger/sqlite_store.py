@@ -143,6 +143,9 @@ class SQLiteStore(SQLStore):
         return conn
 
     # helpers ---------------------------------------------------------------------------------
+    def _write_transaction(self) -> _Transaction:
+        return self._transaction()
+
     def _transaction(self) -> _Transaction:
         return _Transaction(self.db)
 
@@ -313,10 +316,10 @@ class SQLiteStore(SQLStore):
         )
 
     def export_records(
-        self, up_to: int | None = None, batch_rows: int = 1_000_000
+        self, up_to: int | None = None, batch_rows: int = 1_000_000, after: int = 0
     ) -> Iterator[pa.RecordBatch]:
         limit = self.max_seq() if up_to is None else up_to
-        start = 0
+        start = after
         while start < limit:
             end = min(start + batch_rows, limit)
             rows = self.db.execute(
@@ -356,9 +359,16 @@ class SQLiteStore(SQLStore):
 
     # policies and scores -----------------------------------------------------------------------
     def install_policy(
-        self, key: str, document: str, terms: Callable[[], pa.Table] | None = None
+        self,
+        key: str,
+        document: str,
+        terms: Callable[[], pa.Table] | None = None,
+        *,
+        admit: Callable[[dict[str, str]], None] | None = None,
     ) -> bool:
-        with self._transaction():  # BEGIN IMMEDIATE: filings wait until the state is in
+        with self._transaction():  # BEGIN IMMEDIATE: filings (and installs) wait
+            if admit is not None:
+                admit(self.policy_documents())
             cur = self.db.execute(
                 "INSERT OR IGNORE INTO policies VALUES (?, ?, ?)", (key, document, now_text())
             )
@@ -377,6 +387,7 @@ class SQLiteStore(SQLStore):
         scores = scores.select(SCORE_SCHEMA.names).cast(SCORE_SCHEMA)
         cols = [scores.column(n).to_pylist() for n in SCORE_SCHEMA.names]
         with self._transaction():
+            self._forget_score_file(policy_key)
             self.db.execute("DELETE FROM scores WHERE policy = ?", (policy_key,))
             self.db.executemany(
                 "INSERT INTO scores (policy, person, raw, score, band) VALUES (?, ?, ?, ?, ?)",
@@ -388,6 +399,9 @@ class SQLiteStore(SQLStore):
             )
 
     def scores(self, policy_key: str) -> tuple[pa.Table, dt.date | None, int | None]:
+        from_file = self._scores_from_file(policy_key)
+        if from_file is not None:
+            return from_file
         run = self.db.execute(
             "SELECT as_of, up_to FROM score_runs WHERE policy = ?", (policy_key,)
         ).fetchone()

@@ -188,9 +188,10 @@ class Store(ABC):
 
     @abstractmethod
     def export_records(
-        self, up_to: int | None = None, batch_rows: int = 1_000_000
+        self, up_to: int | None = None, batch_rows: int = 1_000_000, after: int = 0
     ) -> Iterable[pa.RecordBatch]:
-        """The ledger up to ``up_to`` in sequence order (RECORD_SCHEMA), in batches."""
+        """The ledger after ``after`` up to ``up_to`` in sequence order (RECORD_SCHEMA), in
+        batches."""
 
     @abstractmethod
     def count_records(self) -> int:
@@ -212,12 +213,21 @@ class Store(ABC):
     # policies and scores ---------------------------------------------------------------------
     @abstractmethod
     def install_policy(
-        self, key: str, document: str, terms: Callable[[], pa.Table] | None = None
+        self,
+        key: str,
+        document: str,
+        terms: Callable[[], pa.Table] | None = None,
+        *,
+        admit: Callable[[dict[str, str]], None] | None = None,
     ) -> bool:
-        """Store a policy document under ``id@version``; False if already installed. For a
-        new one, ``terms()`` (its factor state over the whole ledger, computed by the caller
-        inside the same transaction) replaces the policy's factor state, so that the policy
-        and its state appear together; filings wait meanwhile, and any filed after see it."""
+        """Store a policy document under ``id@version``; False if already installed (a
+        version is never rewritten). ``admit(installed)``, called first inside the
+        transaction with every installed document by key, may raise to refuse the install:
+        nothing is written, and no concurrent install can slip in between its check and the
+        write. For a new policy, ``terms()`` (its factor state over the whole ledger,
+        computed by the caller inside the same transaction) replaces the policy's factor
+        state, so that the policy and its state appear together; filings wait meanwhile, and
+        any filed after see it."""
 
     def policy_keys(self) -> set[str]:
         """Keys of the installed policies (cheaper than :meth:`policy_documents`)."""
@@ -256,6 +266,17 @@ class Store(ABC):
     def write_scores(self, policy_key: str, as_of: dt.date, up_to: int, scores: pa.Table) -> None:
         """Replace the stored scores of a policy (SCORE_SCHEMA), computed at ``as_of``
         from the ledger up to ``up_to``."""
+
+    def write_score_file(self, policy_key: str, as_of: dt.date, up_to: int, path: str) -> None:
+        """Make the run file at ``path`` (see :mod:`opencredit.scoring.score_files`) hold the
+        policy's stored scores. A store that cannot point to a file copies its rows."""
+        from opencredit.scoring.score_files import read_policy_scores
+
+        self.write_scores(policy_key, as_of, up_to, read_policy_scores(path, policy_key))
+
+    def score_file(self, policy_key: str) -> str | None:
+        """The run file holding the policy's stored scores, if a file holds them."""
+        return None
 
     @abstractmethod
     def scores(self, policy_key: str) -> tuple[pa.Table, dt.date | None, int | None]:

@@ -3,8 +3,14 @@
 A policy names its score range, a base, bands (named ranges covering the range), the purposes
 a partner may read it for, and factors. Each factor sums points from records of some kinds
 (optionally only some purchase categories), fading by a half-life, clipped to [min, max].
-The semantics are in DESIGN.md ("Reference scoring semantics") and
-:mod:`opencredit.scoring.reference`.
+The semantics are in docs/policies.md ("Semantics") and :mod:`opencredit.scoring.reference`.
+
+Validity lives here, so every path that loads a policy (``parse_policy``, ``load_policy``,
+``Policy.model_validate``, hence installing, uploading and the published policies) refuses
+what ``opencredit policy lint`` calls an error: kinds, categories and purposes outside their
+catalogues, names that reveal special-category data or a person attribute
+(:mod:`opencredit.catalog.special`), punitive purposes, and numbers that are not finite or too
+large to add up without overflowing.
 """
 
 from __future__ import annotations
@@ -13,12 +19,58 @@ import tomllib
 from pathlib import Path
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
-from opencredit.catalog import check_category, get_kind, person_attribute_in, refuse_special
-from opencredit.errors import PolicyError, RefusedData, UnknownName
+from opencredit.catalog import check_category, check_purpose, get_kind, name_refusals, refuse_name
+from opencredit.catalog.names import mixes_scripts
+from opencredit.errors import PolicyError, UnknownName
+
+#: The largest magnitude of any number in a policy. Every number must be finite (NaN or
+#: infinity would turn scores into NaN or break a rebuild), and bounded so that no sum of
+#: points can overflow to infinity either.
+MAX_MAGNITUDE = 10**12
+
+#: Every floating-point field of the language: finite and bounded.
+Number = Annotated[float, Field(allow_inf_nan=False, ge=-MAX_MAGNITUDE, le=MAX_MAGNITUDE)]
+#: Every integer score bound (range, bands): bounded like numbers.
+Bound = Annotated[int, Field(ge=-MAX_MAGNITUDE, le=MAX_MAGNITUDE)]
+
+
+def _refused(what: str) -> AfterValidator:
+    """A validator refusing a name that reveals special-category data or a person attribute."""
+
+    def check(name: str) -> str:
+        refuse_name(name, what)
+        return name
+
+    return AfterValidator(check)
+
+
+def _one_script(name: str) -> str:
+    if mixes_scripts(name):
+        raise ValueError(
+            f"band name {name!r} mixes Latin letters with letters of another script in one "
+            "word, as disguised names do; write each word in one script"
+        )
+    return name
+
 
 Name = Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9_\-]*$", max_length=64)]
+#: A kind, category or purpose: checked against its catalogue, whose names are all short.
+Label = Annotated[str, Field(min_length=1, max_length=64)]
+PolicyId = Annotated[Name, _refused("id")]
+FactorId = Annotated[Name, _refused("id")]
+BandName = Annotated[
+    str, Field(min_length=1, max_length=64), AfterValidator(_one_script), _refused("band name")
+]
 
 
 class _Strict(BaseModel):
@@ -28,24 +80,24 @@ class _Strict(BaseModel):
 class Band(_Strict):
     """A named score range, inclusive at both ends."""
 
-    name: str
-    min: int
-    max: int
+    name: BandName
+    min: Bound
+    max: Bound
     description: str = ""
 
 
 class Factor(_Strict):
     """One published scoring rule."""
 
-    id: Name
-    kinds: list[str] = Field(min_length=1)
-    categories: list[str] = Field(default_factory=list)
-    per_record: float = 0.0
-    per_unit: float = 0.0
-    half_life_days: float | None = Field(default=None, gt=0)
-    window_days: int | None = Field(default=None, gt=0)
-    min: float
-    max: float
+    id: FactorId
+    kinds: list[Label] = Field(min_length=1)
+    categories: list[Label] = Field(default_factory=list)
+    per_record: Number = 0.0
+    per_unit: Number = 0.0
+    half_life_days: Number | None = Field(default=None, gt=0)
+    window_days: int | None = Field(default=None, gt=0, le=MAX_MAGNITUDE)
+    min: Number
+    max: Number
     reason: str = Field(min_length=1)
     description: str = ""
 
@@ -53,7 +105,6 @@ class Factor(_Strict):
     @classmethod
     def _known_kinds(cls, kinds: list[str]) -> list[str]:
         for kind in kinds:
-            _refuse_attribute(kind, "record kind")
             get_kind(kind)
         return kinds
 
@@ -78,10 +129,15 @@ class Factor(_Strict):
         return self.half_life_days is not None
 
 
+#: The largest version number: a key (an id of at most 64 characters, ``@``, the version) fits
+#: the access tables' 80 characters (:func:`opencredit.access.validate.policy_key`).
+MAX_VERSION = 999_999_999
+
+
 class Policy(_Strict):
     """A published, versioned scoring policy."""
 
-    id: Name
+    id: PolicyId
     version: int = Field(ge=1)
     name: str
     provider: str = ""
@@ -91,9 +147,9 @@ class Policy(_Strict):
         "provider that publishes and answers for the policy",
     )
     description: str = ""
-    range: tuple[int, int]
-    base: float
-    purposes: list[Name] = Field(min_length=1)
+    range: tuple[Bound, Bound]
+    base: Number
+    purposes: list[Label] = Field(min_length=1)
     bands: list[Band] = Field(min_length=1)
     factors: list[Factor] = Field(min_length=1)
 
@@ -109,6 +165,23 @@ class Policy(_Strict):
     @property
     def high(self) -> int:
         return self.range[1]
+
+    @field_validator("purposes")
+    @classmethod
+    def _catalogued_purposes(cls, purposes: list[str]) -> list[str]:
+        for purpose in purposes:
+            check_purpose(purpose)
+        return purposes
+
+    @field_validator("version")
+    @classmethod
+    def _version_fits_a_key(cls, version: int) -> int:
+        if version > MAX_VERSION:
+            raise ValueError(
+                f"version {version} is too large; versions go up to {MAX_VERSION:,} (a key "
+                "id@version is kept in 80 characters)"
+            )
+        return version
 
     @field_validator("owner")
     @classmethod
@@ -137,8 +210,6 @@ class Policy(_Strict):
             expected = band.max + 1
         if expected != high + 1:
             raise ValueError(f"bands must cover {low}-{high}: they end at {expected - 1}")
-        for purpose in self.purposes:
-            refuse_special(purpose, "purpose")
         return self
 
     def band_of(self, score: int) -> Band:
@@ -154,15 +225,6 @@ class Policy(_Strict):
             if f.id == factor_id:
                 return f
         raise UnknownName(f"policy {self.key} has no factor {factor_id!r}")
-
-
-def _refuse_attribute(name: str, what: str) -> None:
-    attribute = person_attribute_in(name)
-    if attribute is not None:
-        raise RefusedData(
-            f"{what} {name!r} refers to the person attribute {attribute!r}: policies score "
-            "conduct records only, never age, sex or region (DESIGN.md principle 4)"
-        )
 
 
 def parse_policy(text: str, source: str = "<policy>") -> Policy:
@@ -193,9 +255,10 @@ def format_validation_error(exc: ValidationError, data: dict | None = None) -> s
             if loc[1] < len(factors) and isinstance(factors[loc[1]], dict):
                 loc[1] = factors[loc[1]].get("id", loc[1])
         where = ".".join(str(part) for part in loc) or "policy"
-        message = err["msg"]
+        message = err["msg"].removeprefix("Value error, ")
         if err["type"] == "extra_forbidden":
-            message = "unknown field (not part of the policy language)"
+            reasons = name_refusals(str(loc[-1]), "field")
+            message = "; ".join(["unknown field (not part of the policy language)", *reasons])
         lines.append(f"{where}: {message}")
     return "; ".join(lines)
 

@@ -3,7 +3,7 @@
 18 characters: a 6-digit region code, the birth date as YYYYMMDD, a 3-digit sequence whose
 last digit is odd for men and even for women, and an ISO 7064 MOD 11-2 check character
 (``0``-``9`` or ``X``). The attributes encoded here are for the fairness audit only; no
-policy may read them (DESIGN.md principle 4).
+policy may read them (docs/principles.md, principle 4).
 """
 
 from __future__ import annotations

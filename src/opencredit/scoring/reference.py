@@ -1,6 +1,6 @@
 """The reference scoring function: the plain-Python oracle every engine is checked against.
 
-It is DESIGN.md's "Reference scoring semantics" written out with no cleverness:
+It is the definition in docs/scoring.md written out with no cleverness:
 
     c_f   = clip( sum over live records r of p whose kind is in f and occurred on or before t
                   of (per_record_f + per_unit_f * value_r) * 2 ** (-(t - occurred_r) / half_life_f),
@@ -53,7 +53,7 @@ def is_live(
     corrected: set[int],
     disputes: Mapping[int, Sequence[Dispute]] | None = None,
 ) -> bool:
-    """True if ``record`` counts at ``as_of`` (DESIGN.md: which records are live)."""
+    """True if ``record`` counts at ``as_of`` (docs/scoring.md: which records are live)."""
     if record.action is Action.RETRACT or record.seq in corrected:
         return False
     if record.occurred > as_of:

@@ -6,16 +6,48 @@ ledger is read once, filtered to the policy's kinds at the scan. The dialect is 
 (``date_diff``, ``pow``, ``greatest``/``least``). The as-of date, the ledger prefix (``up_to``)
 and whether disputes apply are typed in too, so the optimiser sees constants; ``disputes``
 names a relation (seq, opened, resolved) when they apply.
+
+The same query compiles to Spark SQL (:data:`SPARK`, for :mod:`opencredit.engines.spark`):
+a :class:`Dialect` holds the few places where the two differ.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import math
+from dataclasses import dataclass
 
 from opencredit.catalog import KINDS_BY_ID
 from opencredit.ledger.records import DISPUTE_DEADLINE_DAYS
 from opencredit.policies.model import Factor, Policy
+from opencredit.scoring.rules import Rules
+
+
+@dataclass(frozen=True, slots=True)
+class Dialect:
+    """What differs between the SQL dialects a policy compiles to."""
+
+    name: str
+    #: Quotes an identifier (factor ids may hold '-').
+    quote: str
+    #: Whole days from {start} to {end} (dates).
+    days: str
+    #: The condition that a record's seq is not among {subquery}'s; {records} names the
+    #: records relation. Spark plans NOT IN as a broadcast (null-aware) join, hopeless with
+    #: a national ledger's corrections; NOT EXISTS is a sort-merge anti join there.
+    not_in: str
+    #: Whether the scores come ordered by person (a global sort Spark need not pay).
+    ordered: bool = True
+
+
+DUCKDB = Dialect("duckdb", '"', "date_diff('day', {start}, {end})", "seq NOT IN ({subquery})")
+SPARK = Dialect(
+    "spark",
+    "`",
+    "datediff({end}, {start})",
+    "NOT EXISTS (SELECT 1 FROM ({subquery}) AS x WHERE x.seq = {records}.seq)",
+    ordered=False,
+)
 
 
 def literal(value: object) -> str:
@@ -33,9 +65,9 @@ def literal(value: object) -> str:
     return f"{float(value)!r}::DOUBLE"
 
 
-def column_name(factor: Factor) -> str:
+def column_name(factor: Factor, dialect: Dialect = DUCKDB) -> str:
     """The output column holding a factor's contribution."""
-    return '"f_' + factor.id + '"'
+    return dialect.quote + "f_" + factor.id + dialect.quote
 
 
 def _in(column: str, values: list[str]) -> str:
@@ -87,7 +119,12 @@ def _retention_sql(kinds: list[str]) -> str:
 
 
 def live_records_sql(
-    policy: Policy, records: str, as_of: dt.date, up_to: int | None = None, disputes: bool = False
+    policy: Policy,
+    records: str,
+    as_of: dt.date,
+    up_to: int | None = None,
+    disputes: bool = False,
+    dialect: Dialect = DUCKDB,
 ) -> str:
     """CTEs ending in ``live``: the records a policy's score reads at ``as_of``.
 
@@ -97,14 +134,14 @@ def live_records_sql(
     retention_cond = _retention_sql(kinds)
     day = f"DATE '{as_of.isoformat()}'"
     prefix = f"seq <= {int(up_to)} AND " if up_to is not None else ""
-    age = f"date_diff('day', occurred, {day})"
+    age = dialect.days.format(start="occurred", end=day)
     suppressed = ""
     if disputes:
-        suppressed = f"""
-      AND seq NOT IN (
+        overdue = f"""
         SELECT seq FROM disputes
-        WHERE date_diff('day', opened, {day}) > {DISPUTE_DEADLINE_DAYS}
-          AND (resolved IS NULL OR resolved > {day}))"""
+        WHERE {dialect.days.format(start="opened", end=day)} > {DISPUTE_DEADLINE_DAYS}
+          AND (resolved IS NULL OR resolved > {day})"""
+        suppressed = "\n      AND " + dialect.not_in.format(subquery=overdue, records=records)
     return f"""
 corrected AS (
     SELECT DISTINCT target AS seq FROM {records} WHERE {prefix}target IS NOT NULL
@@ -115,16 +152,23 @@ live AS (
     WHERE {prefix}{_in("kind", kinds)}
       AND action <> 'retract' AND occurred <= {day}
       {retention_cond.format(age=age)}
-      AND seq NOT IN (SELECT seq FROM corrected){suppressed}
+      AND {dialect.not_in.format(subquery="SELECT seq FROM corrected", records=records)}{suppressed}
 )"""
 
 
 def contributions_sql(
-    policy: Policy, records: str, as_of: dt.date, up_to: int | None = None, disputes: bool = False
+    policy: Policy,
+    records: str,
+    as_of: dt.date,
+    up_to: int | None = None,
+    disputes: bool = False,
+    dialect: Dialect = DUCKDB,
 ) -> str:
     """One row per person with live records: each factor's contribution as a column."""
-    columns = ",\n    ".join(f"{contribution_sql(f)} AS {column_name(f)}" for f in policy.factors)
-    live = live_records_sql(policy, records, as_of, up_to, disputes)
+    columns = ",\n    ".join(
+        f"{contribution_sql(f)} AS {column_name(f, dialect)}" for f in policy.factors
+    )
+    live = live_records_sql(policy, records, as_of, up_to, disputes, dialect)
     return f"WITH {live}\nSELECT person,\n    {columns}\nFROM live GROUP BY person"
 
 
@@ -135,20 +179,22 @@ def scores_sql(
     as_of: dt.date,
     up_to: int | None = None,
     disputes: bool = False,
+    dialect: Dialect = DUCKDB,
 ) -> str:
     """(person, raw, score, band) for every person in ``persons`` (column ``id``)."""
     at_zero = sum(min(max(0.0, f.min), f.max) for f in policy.factors)
-    total = " + ".join(column_name(f) for f in policy.factors)
+    total = " + ".join(column_name(f, dialect) for f in policy.factors)
     raw = _clip(
         f"{literal(float(policy.base))} + coalesce({total}, {literal(at_zero)})",
         policy.low,
         policy.high,
     )
+    order = " ORDER BY person" if dialect.ordered else ""
     bands = " ".join(
         f"WHEN score BETWEEN {b.min} AND {b.max} THEN {literal(b.name)}" for b in policy.bands
     )
     return f"""
-WITH per_person AS ({contributions_sql(policy, records, as_of, up_to, disputes)}),
+WITH per_person AS ({contributions_sql(policy, records, as_of, up_to, disputes, dialect)}),
 raw AS (
     SELECT p.id AS person, {raw} AS raw
     FROM {persons} p LEFT JOIN per_person c ON c.person = p.id
@@ -160,5 +206,77 @@ rounded AS (
              AS score
     FROM raw
 )
-SELECT person, raw, score, CASE {bands} END AS band FROM rounded ORDER BY person
+SELECT person, raw, score, CASE {bands} END AS band FROM rounded{order}
+"""
+
+
+def copy_scores_sql(
+    rules: Rules,
+    segments: list[str],
+    persons: str,
+    as_of: dt.date,
+    up_to: int,
+    disputes: bool = False,
+) -> str:
+    """Every policy of ``rules`` in one query over the columnar copy's ``segments`` (Parquet
+    files, integer codes; see ledger/columnar.py) and ``persons`` (a Parquet file of keys):
+    (person, then ``raw_<p>`` and ``score_<p>`` per policy index p), ordered by person."""
+    files = "[" + ", ".join(literal(s) for s in segments) + "]"
+    src = f"read_parquet({files})"
+    day = int((as_of - dt.date(1970, 1, 1)).days)
+    keep = " ".join(
+        f"WHEN {k} THEN {int(d)}" for k, d in enumerate(rules.retention.tolist()) if d >= 0
+    )
+    retention = f"AND age <= CASE kind {keep} ELSE 2147483647 END" if keep else ""
+    suppressed = ""
+    if disputes:
+        suppressed = f"""
+      AND seq NOT IN (SELECT seq FROM disputes
+        WHERE {day} - opened > {DISPUTE_DEADLINE_DAYS}
+          AND (resolved IS NULL OR resolved > {day}))"""
+    sums = []
+    for c in range(rules.n_columns):
+        conds = []
+        for k in range(len(rules.kstart) - 1):
+            for j in range(rules.kstart[k], rules.kstart[k + 1]):
+                if rules.rule_col[j] != c:
+                    continue
+                cond = f"kind = {k}"
+                if rules.rule_cat[j] >= 0:
+                    cond += f" AND category = {int(rules.rule_cat[j])}"
+                if rules.rule_win[j] >= 0:
+                    cond += f" AND age <= {int(rules.rule_win[j])}"
+                points = (
+                    f"({literal(float(rules.rule_per_record[j]))} + "
+                    f"{literal(float(rules.rule_per_unit[j]))} * coalesce(value, 0.0))"
+                )
+                if rules.rule_half[j] > 0:
+                    points += f" * pow(2.0, -age / {literal(float(rules.rule_half[j]))})"
+                conds.append(f"WHEN {cond} THEN {points}")
+        case = f"CASE {' '.join(conds)} ELSE 0.0 END" if conds else "0.0"
+        sums.append(f"sum({case}) AS s{c}")
+    outputs = []
+    for p in range(len(rules.policies)):
+        cols = range(rules.pstart[p], rules.pstart[p + 1])
+        total = " + ".join(
+            _clip(f"coalesce(s{c}, 0.0)", rules.col_min[c], rules.col_max[c]) for c in cols
+        )
+        raw = _clip(f"{literal(float(rules.base[p]))} + {total}", rules.low[p], rules.high[p])
+        outputs.append(f"{raw} AS raw_{p}")
+    return f"""
+WITH corrected AS (SELECT DISTINCT target AS seq FROM {src} WHERE target IS NOT NULL),
+live AS (
+    SELECT person, kind, category, value, {day} - occurred AS age, seq
+    FROM {src}
+    WHERE seq <= {int(up_to)} AND action <> 2 AND occurred <= {day}
+),
+sums AS (
+    SELECT person, {", ".join(sums)}
+    FROM live
+    WHERE seq NOT IN (SELECT seq FROM corrected) {retention}{suppressed}
+    GROUP BY person
+)
+SELECT p.person, {", ".join(outputs)}
+FROM read_parquet({literal(persons)}) p LEFT JOIN sums s ON s.person = p.person
+ORDER BY p.person
 """

@@ -2,7 +2,7 @@
 
 Records depend on age, sex and region the way real conduct does, so that a fairness audit of
 a policy scoring these records finds the disparities real audits find. Policies never see age,
-sex or region (DESIGN.md principle 4); they see conduct that differs with them.
+sex or region (docs/principles.md, principle 4); they see conduct that differs with them.
 
 Hidden traits (:mod:`opencredit.synth.people`), drawn once per person:
 

@@ -125,12 +125,12 @@ def grant(
     assert person is not None
 
     def produce() -> access.Consent:
-        policy = ctx.workspace.policy(body.policy)
         return access.grant_consent(
             ctx.access,
+            ctx.workspace,
             person,
             body.partner,
-            policy,
+            body.policy,
             body.purpose,
             body.until,
             ctx.today(),
@@ -276,9 +276,8 @@ def share(ctx: Ctx, caller: PersonCaller, body: ShareIn) -> ShareOut:
 
     No Idempotency-Key here: the response holds the link's token, which is not stored."""
     assert caller.subject is not None
-    policy = ctx.workspace.policy(body.policy)
     s = access.create_share(
-        ctx.access, ctx.secret, caller.subject, policy.key, body.until, ctx.today()
+        ctx.access, ctx.secret, ctx.workspace, caller.subject, body.policy, body.until, ctx.today()
     )
     assert s.token is not None
     return ShareOut(
