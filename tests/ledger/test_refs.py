@@ -53,7 +53,9 @@ def store(template: Path, tmp_path: Path):  # noqa: F811
 def refused(store, tmp_path: Path, fmt: str, rows: list[dict], **kwargs):
     """File ``rows``; assert it was refused whole and nothing changed; the report."""
     before = snapshot(store)
-    report = file(store, write(tmp_path, fmt, rows), **kwargs)
+    path = write(tmp_path, fmt, rows)
+    report = file(store, path, **kwargs)
+    assert report.source == str(path)  # the report names the file; each error its line
     assert report.rejected_whole and report.receipt is None
     assert snapshot(store) == before  # records, last seq, batches, factor state
     return report

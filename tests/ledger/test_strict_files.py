@@ -48,6 +48,7 @@ def unchanged(store, tmp_path: Path, path: Path, **kwargs):
     """File ``path``; assert nothing changed (records, batches, factor state); the report."""
     before = snapshot(store)
     report = file(store, path, **kwargs)
+    assert report.source == str(path)  # the report names the file; each error its line
     assert report.receipt is None and snapshot(store) == before
     return report
 
@@ -277,3 +278,29 @@ def test_messages_name_the_source_given_not_a_path(tmp_path):
     with pytest.raises(FileError) as caught:
         read_data(buffer.getvalue(), "mine.parquet")
     assert str(caught.value).startswith("mine.parquet: ") and str(tmp_path) not in str(caught.value)
+
+
+@pytest.mark.parametrize("store", ["sqlite", "postgresql"], indirect=True)
+def test_a_nul_in_any_field_is_refused_before_the_store(store, tmp_path):
+    """PostgreSQL text cannot hold a NUL: no field holding one may reach the store."""
+    rows = [
+        row("nul-1\x00"),
+        row("nul-2", person=P + "\x00"),
+        row("nul-3", kind="speeding\x00"),
+        row("nul-4", kind="purchase", value="3", category="books\x00"),
+        row("nul-5", action="retract", target_ref="x\x00", person=None, kind=None),
+        row("nul-6", value="1\x00"),
+        row("nul-7", occurred="2024-01-01\x00"),
+    ]
+    path = as_written(tmp_path, "jsonl", rows)
+    for partial in (False, True):
+        report = unchanged(store, tmp_path, path, partial=partial)
+        assert errors_at(report) == {
+            1: {"ref"},
+            2: {"person"},
+            3: {"kind"},
+            4: {"category"},
+            5: {"target_ref"},
+            6: {"value"},
+            7: {"occurred"},
+        }
