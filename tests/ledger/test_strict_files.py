@@ -33,6 +33,7 @@ from test_ingest import (  # noqa: F401  (template and store are fixtures)
 
 from opencredit.ledger.files import FileError, read_data
 from opencredit.ledger.text_files import MAX_LINE_BYTES
+from opencredit.ledger.values import to_float
 
 HEADER = "person,kind,occurred,ref,value\n"
 P = PERSONS[0]
@@ -187,9 +188,7 @@ def test_dates_are_plain_ascii_in_every_format(store, tmp_path, fmt, occurred):
 )
 def test_property_non_ascii_digits_are_never_a_value(digits):
     raw = read_data((HEADER + f"{P},speeding,2024-01-01,WS-1,{digits}\n").encode(), "records.csv")
-    from opencredit.ledger.ingest import _to_float
-
-    _, bad = _to_float(raw.table.column("value"))
+    _, bad = to_float(raw.table.column("value"))
     assert bad.tolist() == [True]
 
 
