@@ -78,7 +78,7 @@ def test_json_that_is_not_an_object(unchanged: World) -> None:
 @pytest.mark.parametrize(
     ("path", "who", "body", "field", "says"),
     [
-        ("/records", "F", rec(value="three"), "value", "valid number"),
+        ("/records", "F", rec(value="three"), "value", "plain decimal number"),
         ("/records", "F", rec(ref=12), "ref", "valid string"),
         ("/records/batch", "F", {"records": [rec()], "partial": "maybe"}, "partial", "boolean"),
         ("/records/batch", "F", {"records": rec()}, "records", "valid list"),
@@ -583,3 +583,27 @@ def test_a_deeply_nested_json_body_is_a_4xx(unchanged: World, path: str) -> None
     body = '{"records": ' + "[" * 50_000 + "]" * 50_000 + "}"
     r = post(unchanged, path, content=body, headers={"Content-Type": "application/json"})
     assert 400 <= r.status_code < 500, r.text
+
+
+@pytest.mark.parametrize(
+    ("field", "given"),
+    [
+        ("value", "1_000"),
+        ("value", "１２"),
+        ("value", "nan"),
+        ("value", True),
+        ("occurred", "２０２６-01-01"),
+        ("occurred", "2026-01-01T00:00:00"),
+        ("occurred", 1767225600),
+    ],
+)
+def test_json_values_and_dates_are_read_as_strictly_as_a_files(
+    unchanged: World, field: str, given: object
+) -> None:
+    for path, body in (
+        ("/records", rec(kind="payment_missed", value=3) | {field: given}),
+        ("/records/batch", {"records": [rec(kind="payment_missed", value=3) | {field: given}]}),
+    ):
+        r = post(unchanged, path, json=body)
+        assert r.status_code == 422, r.text
+        assert field in r.text and ("YYYY-MM-DD" in r.text or "number" in r.text), r.text
