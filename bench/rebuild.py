@@ -25,6 +25,8 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import os
+import resource
 import statistics
 import subprocess
 import sys
@@ -85,11 +87,13 @@ for i, path in enumerate(sys.argv[2:]):
 """
 
 
-def run(cmd: list[str], env: dict | None = None) -> tuple[float, float]:
-    """(wall seconds, peak RSS in GB) of a whole process; raises if it fails.
+def run(cmd: list[str], env: dict | None = None) -> tuple[float, float, float]:
+    """(wall seconds, peak RSS in GB, CPU seconds) of a whole process; raises if it fails.
 
-    The peak is the child's own VmHWM, read from /proc while it runs: wait4's ru_maxrss
-    would count the memory of this process, which the child inherits at fork."""
+    The peak is the child's own VmHWM, read from /proc while it runs: ru_maxrss would count
+    the memory of this process, which the child inherits at fork. CPU time (user + system,
+    all threads) tells what the process did apart from waiting for a busy machine."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     start = time.perf_counter()
     proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     peak = 0
@@ -101,9 +105,11 @@ def run(cmd: list[str], env: dict | None = None) -> tuple[float, float]:
             pass
         time.sleep(0.01)
     wall = time.perf_counter() - start
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime
     if proc.returncode:
         raise SystemExit(f"{cmd} failed: {proc.stderr.read().decode()[-2000:]}")
-    return wall, peak / 1e6  # kB
+    return wall, peak / 1e6, cpu  # kB
 
 
 #: The installed command itself (not pyenv's shim, a shell script that adds its own time).
@@ -164,8 +170,9 @@ def compare(data: Path, out: Path, keys: list[str]) -> tuple[bool, float]:
     return same, worst
 
 
-def rescore_rate(data: Path, later: dt.date, runs: int) -> tuple[float, float, int]:
-    """(build seconds, persons per second re-scored at ``later``, persons) in process."""
+def rescore_rate(data: Path, later: dt.date, runs: int) -> tuple[float, float, float, int]:
+    """(build seconds, persons re-scored at ``later`` per second of wall time and per second
+    of CPU time, persons), in process, the state loaded."""
     from opencredit.workspace import Workspace
 
     with Workspace(data) as ws:
@@ -177,12 +184,14 @@ def rescore_rate(data: Path, later: dt.date, runs: int) -> tuple[float, float, i
         state = ScoreState.load(ws.data_dir / "state")
         policies = list(ws.policies.values())
         state.rescore(policies, later)  # warm: the compiled functions loaded
-        times = []
+        times, cpu = [], []
         for i in range(runs):
-            started = time.perf_counter()
+            started, used = time.perf_counter(), time.process_time()
             persons, _, _ = state.rescore(policies, later + dt.timedelta(days=i))
             times.append(time.perf_counter() - started)
-    return build, len(persons) / statistics.median(times), len(persons)
+            cpu.append(time.process_time() - used)
+    n = len(persons)
+    return build, n / statistics.median(times), n / statistics.median(cpu), n
 
 
 def main() -> None:
@@ -211,29 +220,48 @@ def main() -> None:
     ours = cli(data, "rebuild", "--as-of", AS_OF.isoformat())
     run(ours)  # warm: the compiled kernel cached on disk, the files in the page cache
     run(baseline)
-    timed: dict[str, list[tuple[float, float]]] = {"ours": [], "hand": []}
+    timed: dict[str, list[tuple[float, float, float]]] = {"ours": [], "hand": []}
     for _ in range(args.runs):
         timed["ours"].append(run(ours))
         timed["hand"].append(run(baseline))
-    t_ours = statistics.median(t for t, _ in timed["ours"])
-    t_hand = statistics.median(t for t, _ in timed["hand"])
-    rss_ours = max(r for _, r in timed["ours"])
-    rss_hand = max(r for _, r in timed["hand"])
+
+    def summary(name: str) -> tuple[float, float, float]:
+        runs = timed[name]
+        return (
+            statistics.median(t for t, _, _ in runs),
+            max(r for _, r, _ in runs),
+            statistics.median(c for _, _, c in runs),
+        )
+
+    t_ours, rss_ours, cpu_ours = summary("ours")
+    t_hand, rss_hand, cpu_hand = summary("hand")
     same, worst = compare(data, out, [p.key for p in policies])
 
-    t_duckdb, rss_duckdb = run(cli(data, "rebuild", "--engine", "duckdb", "--as-of", str(AS_OF)))
-    build, rate, n_persons = rescore_rate(data, LATER, 5)
-    t_state, rss_state = run(cli(data, "rebuild", "--engine", "state", "--as-of", str(LATER)))
+    t_duckdb, rss_duckdb, cpu_duckdb = run(
+        cli(data, "rebuild", "--engine", "duckdb", "--as-of", str(AS_OF))
+    )
+    build, rate, rate_cpu, n_persons = rescore_rate(data, LATER, 5)
+    t_state, rss_state, cpu_state = run(
+        cli(data, "rebuild", "--engine", "state", "--as-of", str(LATER))
+    )
+    load = os.getloadavg()[0]
 
     sqlite_bytes = sum(p.stat().st_size for p in data.glob("ledger.sqlite*"))
     columnar_bytes = sum(p.stat().st_size for p in (data / "columnar").iterdir() if p.is_file())
-    print(f"{n_persons:,} persons, {n_records:,} records, 3 policies; median of {args.runs}")
-    print(f"opencredit rebuild (process)   : {t_ours:7.2f} s  peak RSS {rss_ours:5.2f} GB")
-    print(f"hand-written DuckDB (process)  : {t_hand:7.2f} s  peak RSS {rss_hand:5.2f} GB")
-    print(f"rebuild --engine duckdb        : {t_duckdb:7.2f} s  peak RSS {rss_duckdb:5.2f} GB")
-    print(f"rebuild --engine state (later) : {t_state:7.2f} s  peak RSS {rss_state:5.2f} GB")
+    print(
+        f"{n_persons:,} persons, {n_records:,} records, 3 policies; median of {args.runs}; "
+        f"load average {load:.1f} on {os.cpu_count()} cores"
+    )
+    line = "{:31}: {:7.2f} s wall {:6.2f} s CPU  peak RSS {:5.2f} GB"
+    print(line.format("opencredit rebuild (process)", t_ours, cpu_ours, rss_ours))
+    print(line.format("hand-written DuckDB (process)", t_hand, cpu_hand, rss_hand))
+    print(line.format("rebuild --engine duckdb", t_duckdb, cpu_duckdb, rss_duckdb))
+    print(line.format("rebuild --engine state (later)", t_state, cpu_state, rss_state))
     print(f"state build (in process)       : {build:7.2f} s")
-    print(f"re-score at a new as-of date   : {rate / 1e6:7.1f} M persons/s (goal >= 10)")
+    print(
+        f"re-score at a new as-of date   : {rate / 1e6:7.1f} M persons/s wall, "
+        f"{rate_cpu / 1e6:.1f} M per CPU second (goal >= 10)"
+    )
     print(f"row store on disk              : {sqlite_bytes / n_records:7.1f} B/record")
     print(
         f"columnar copy on disk          : {columnar_bytes / n_records:7.1f} B/record (goal <= 20)"

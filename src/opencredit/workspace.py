@@ -382,7 +382,7 @@ class Workspace:
         policies: Iterable[str] | None = None,
         *,
         state: bool = False,
-        engine: str = "kernel",
+        engine: str = "auto",
         progress: Callable[[str], None] | None = None,
     ) -> list[RebuildResult]:
         """Recompute every score from the columnar copy of the ledger (caught up first) in

@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 from cli_verbs import leaves, own_params
-from cli_world import NEW_PROVIDER, POLICIES, Demo, invoke
+from cli_world import NEW_PROVIDER, POLICIES, Demo, invoke, scores_from_elsewhere
 
 from opencredit.registry import make_resident_id
 
@@ -54,6 +54,7 @@ VALID: dict[Any, Callable[[Demo, Path], object]] = {
     "role": lambda d, t: "person",
     "key_id": _key_id,
     ("keys create", "subject"): lambda d, t: d.person,
+    ("import-scores", "file"): lambda d, t: scores_from_elsewhere(d.data, t / "out" / "scores"),
 }
 #: Optional parameters given a valid value too, so that bad values of the others are reached.
 ALWAYS_GIVEN = {("keys create", "subject")}

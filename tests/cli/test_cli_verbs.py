@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 from cli_verbs import verb_names
-from cli_world import NEW_PROVIDER, POLICIES, Demo, invoke
+from cli_world import NEW_PROVIDER, POLICIES, Demo, invoke, scores_from_elsewhere
 
 from opencredit.workspace import Workspace
 
@@ -104,6 +104,16 @@ def happy_export(demo: Demo, tmp_path: Path) -> None:
         r"exported [\d,]+ records \(head seq [\d,]+\), 300 persons, 0 disputes in 4 partitions", out
     ), out
     assert (tmp_path / "x").is_dir()
+
+
+def happy_import_scores(demo: Demo, tmp_path: Path) -> None:
+    scores = scores_from_elsewhere(demo.data, tmp_path / "out" / "scores")
+    out = ok(invoke("import-scores", scores, "--policy", "lending", "--data", demo.data, "-q"))
+    assert re.search(
+        r"imported 300 scores under lending@1 as of [\d-]+ \(ledger up to seq [\d,]+; "
+        r"100 spot-checked\)",
+        out,
+    ), out
 
 
 def happy_ingest(demo: Demo, tmp_path: Path) -> None:
@@ -244,6 +254,7 @@ HAPPY: dict[str, Callable[..., None]] = {
     "keys list": happy_keys_list,
     "keys revoke": happy_keys_revoke,
     "serve": happy_serve,
+    "import-scores": happy_import_scores,
 }
 
 

@@ -45,6 +45,50 @@ BIDI_CONTROLS = frozenset(
 )
 
 
+#: The names of the C0 control characters, U+0000 to U+001F.
+_C0_NAMES = [
+    "NUL",
+    "SOH",
+    "STX",
+    "ETX",
+    "EOT",
+    "ENQ",
+    "ACK",
+    "BEL",
+    "BS",
+    "HT",
+    "LF",
+    "VT",
+    "FF",
+    "CR",
+    "SO",
+    "SI",
+    "DLE",
+    "DC1",
+    "DC2",
+    "DC3",
+    "DC4",
+    "NAK",
+    "SYN",
+    "ETB",
+    "CAN",
+    "EM",
+    "SUB",
+    "ESC",
+    "FS",
+    "GS",
+    "RS",
+    "US",
+]
+
+
+def _control_name(char: str) -> str:
+    code = ord(char)
+    if code < len(_C0_NAMES):
+        return _C0_NAMES[code]
+    return "DEL" if code == 0x7F else unicodedata.name(char, "a control character")
+
+
 def _refuse_controls(value: str, what: str, allowed: str) -> None:
     """Refuse control characters (NUL, escape, bidirectional controls...) but ``allowed``."""
     for position, char in enumerate(value, 1):
@@ -52,8 +96,8 @@ def _refuse_controls(value: str, what: str, allowed: str) -> None:
             continue
         if unicodedata.category(char) in ("Cc", "Cs") or char in BIDI_CONTROLS:
             raise InvalidRequest(
-                f"{what} holds the control character U+{ord(char):04X} at position "
-                f"{position}; expected plain text"
+                f"{what} holds the control character U+{ord(char):04X} "
+                f"({_control_name(char)}) at position {position}; expected plain text"
             )
 
 

@@ -37,6 +37,13 @@ app.add_typer(keys_app, name="keys")
 
 console = Console()
 
+
+def say(line: str) -> None:
+    """Print one line whole: never wrapped (a person copies it, a script parses it), and
+    never read as markup (names and paths may hold brackets)."""
+    console.print(line, markup=False, highlight=False, soft_wrap=True)
+
+
 DataOpt = Annotated[
     Path | None,
     typer.Option(
@@ -99,7 +106,7 @@ def main_options(
 def init() -> None:
     """Create the data directory and install the three published policies."""
     with Workspace.init(state.data, database_url=state.database_url) as ws:
-        console.print(f"initialised {ws.data_dir} with policies: {', '.join(ws.policies)}")
+        say(f"initialised {ws.data_dir} with policies: {', '.join(ws.policies)}")
 
 
 @registry_app.command("add-persons")
@@ -111,7 +118,7 @@ def add_persons(
     """Register the persons listed in a Parquet file."""
     with _open() as ws:
         added = ws.register_persons(file)
-        console.print(f"registered {added:,} new persons ({ws.store.count_persons():,} in all)")
+        say(f"registered {added:,} new persons ({ws.store.count_persons():,} in all)")
 
 
 @registry_app.command("add-provider")
@@ -125,7 +132,7 @@ def add_provider(
     """Register a data provider licensed to file records in some domains."""
     with _open() as ws:
         org = ws.register_provider(code, name, [d.value for d in domain])
-        console.print(f"registered {org.name} ({org.code}) for {', '.join(org.domains)}")
+        say(f"registered {org.name} ({org.code}) for {', '.join(org.domains)}")
 
 
 @app.command()
@@ -172,7 +179,8 @@ def score(
         raw, rounded = ws.score(person, policy, _as_of(as_of))
         console.print(
             f"{person}  {p.key}  {rounded}  ({p.band_of(rounded).name})  "
-            f"[dim]unrounded {raw:.4f}[/]"
+            f"[dim]unrounded {raw:.4f}[/]",
+            soft_wrap=True,
         )
 
 
@@ -229,6 +237,7 @@ def whatif(
 class Engine(StrEnum):
     """Engines ``opencredit rebuild`` can score with."""
 
+    auto = "auto"
     kernel = "kernel"
     duckdb = "duckdb"
     state = "state"
@@ -262,11 +271,11 @@ def rebuild(
         Engine,
         typer.Option(
             "--engine",
-            help="kernel (compiled, over the columnar copy; default), duckdb, state (re-score "
-            "from per-person state, built when missing or stale) or spark (local[2], via a "
-            "Parquet export)",
+            help="auto (default: duckdb for a small ledger, kernel for a large one), kernel "
+            "(compiled, numba), duckdb, state (re-score from per-person state, built when "
+            "missing or stale) or spark (local[2], via a Parquet export)",
         ),
-    ] = Engine.kernel,
+    ] = Engine.auto,
 ) -> None:
     """Recompute every score from the ledger's columnar copy, all policies in one pass."""
     from opencredit.cli import render
@@ -276,15 +285,14 @@ def rebuild(
         if check:
             found = ws.columnar_differences()
             for line in found:
-                console.print(line, markup=False, highlight=False)
+                say(line)
             if found:
-                console.print(
+                say(
                     f"the columnar copy differs from the row store; delete "
-                    f"{ws.columnar().dir} to copy it again",
-                    markup=False,
+                    f"{ws.columnar().dir} to copy it again"
                 )
                 raise typer.Exit(1)
-            console.print("the columnar copy equals the row store", markup=False)
+            say("the columnar copy equals the row store")
             return
         chosen = [ws.policy(p).key for p in policy] if policy else list(ws.policies)
         if engine == Engine.spark:
@@ -341,7 +349,7 @@ def export_command(
                 with_attributes=with_attributes,
                 progress=advance,
             )
-    console.print(
+    say(
         f"exported {m.records:,} records (head seq {m.head_seq:,}), {m.persons:,} persons, "
         f"{m.disputes:,} disputes in {m.partitions} partitions to {target}"
     )
@@ -360,7 +368,10 @@ def import_scores_command(
         bool, typer.Option(help="Store them even if records were filed since they were computed")
     ] = False,
     sample: Annotated[
-        int, typer.Option(min=0, help="Persons spot-checked against the reference function")
+        int,
+        typer.Option(
+            min=0, max=1_000_000, help="Persons spot-checked against the reference function"
+        ),
     ] = 100,
 ) -> None:
     """Check scores computed elsewhere (Spark, another site) and store them; nothing on error."""
@@ -373,7 +384,7 @@ def import_scores_command(
             ws.store, file, key, manifest=manifest, allow_stale=allow_stale, sample=sample
         )
     stale = f"; stale: the ledger is now at seq {r.ledger_head:,}" if r.stale else ""
-    console.print(
+    say(
         f"imported {r.persons:,} scores under {r.policy} as of {r.as_of} (ledger up to seq "
         f"{r.head_seq:,}; {r.checked} spot-checked){stale}"
     )
@@ -431,7 +442,7 @@ def policy_install(
         raise typer.Exit(1)
     with _open() as ws:
         done = ws.install_policy(file)
-        console.print(f"{'installed' if done.new else 'already installed'} {done.key}")
+        say(f"{'installed' if done.new else 'already installed'} {done.key}")
 
 
 @app.command()
@@ -450,7 +461,7 @@ def generate(
     files = generate_nation(
         target, persons, seed=seed, as_of=_as_of(as_of) or today(), years=years, quiet=state.quiet
     )
-    console.print(f"wrote {files.n_persons:,} persons and {files.n_records:,} records to {target}")
+    say(f"wrote {files.n_persons:,} persons and {files.n_records:,} records to {target}")
 
 
 @app.command()
@@ -499,7 +510,7 @@ def keys_create(
             caller, token = create_key(store, role, subject, label, ledger=ws.store)
         finally:
             store.close()
-    console.print(
+    say(
         f"{caller.role.value} key {caller.key_id}"
         + (f" for {caller.subject}" if caller.subject else "")
     )
@@ -535,7 +546,7 @@ def keys_revoke(key_id: Annotated[str, typer.Argument(help="The key id")]) -> No
         revoke_key(store, key_id)
     finally:
         store.close()
-    console.print(f"revoked {key_id}")
+    say(f"revoked {key_id}")
 
 
 @app.command()

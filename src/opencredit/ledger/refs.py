@@ -19,7 +19,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from opencredit.catalog import refuse_special
-from opencredit.catalog.special import SPECIAL_CATEGORIES
+from opencredit.catalog.special import SPECIAL_CATEGORIES, search_terms
 from opencredit.errors import RefusedData
 
 MAX_REF_LENGTH = 64
@@ -74,10 +74,10 @@ def check_refs(refs: pa.ChunkedArray | pa.Array, what: str = "ref") -> tuple[pa.
     present = _np(pc.and_(pc.is_valid(trimmed), pc.not_equal(trimmed, "")))
     shaped = _np(pc.match_substring_regex(trimmed, f"^{REF_PATTERN}$"))
     suspect = present & ~shaped
-    # Refs of the right shape are ASCII: a term of SPECIAL_CATEGORIES can only be read in one
-    # if a word of it occurs in the ref's letters and digits run together (special_category_of
-    # reads words, plurals and words glued together). Those few are judged by
-    # special_category_of itself (slow: ~0.1 ms a name), through refuse_special.
+    # Refs of the right shape are ASCII: the vocabulary can only refuse one if one of its
+    # search terms, or a word of its terms, occurs in the ref's letters and digits run
+    # together. Those few are judged by the vocabulary itself (~0.1 ms a name), through
+    # refuse_special.
     squashed = pc.replace_substring_regex(pc.utf8_lower(trimmed), "[^a-z0-9]", "")
     words = present & shaped & _np(pc.match_substring_regex(squashed, _stems_regex()))
     problems = {}
@@ -101,16 +101,16 @@ def check_refs(refs: pa.ChunkedArray | pa.Array, what: str = "ref") -> tuple[pa.
 
 
 def _stems_regex() -> str:
-    """Every word of every term of SPECIAL_CATEGORIES, as a substring (read at call time: the
-    vocabulary grows). A term is a word, a ``stem*`` or ``two words``; a word may be matched in
-    its plural (``pharmacies`` for ``pharmacy``), so a final ``y`` is left off."""
-    words = set()
+    """The refused vocabulary's own search terms and every word of its terms (a word may be
+    read in its plural, ``pharmacies`` for ``pharmacy``, so a final ``y`` is left off), as
+    substrings: more suspects than needed is safe, fewer is not."""
+    words = {term for term in search_terms() if term.isascii()}
     for terms in SPECIAL_CATEGORIES.values():
         for term in terms:
             for word in term.lower().split():
                 word = word.rstrip("*$")
                 if len(word) > 2 and word[-1] == "y" and word[-2] not in "aeiou":
-                    word = word[:-1]  # "pharmacies" is read as "pharmacy"
+                    word = word[:-1]
                 if word and word.isascii():
                     words.add(word)
     return "|".join(re.escape(word) for word in sorted(words))

@@ -18,6 +18,7 @@ import datetime as dt
 import math
 from collections.abc import Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 
 import numba
 import numpy as np
@@ -180,15 +181,30 @@ def columns_of(batch: pa.RecordBatch, persons: np.ndarray, is_sorted: bool) -> t
     # nulls as NaN, always a new read-only array: one compiled signature, not two
     value = pc.fill_null(batch.column("value"), math.nan).to_numpy()
     category = batch.column("category").fill_null(-1).to_numpy()
+    seq = (
+        batch.column("seq").to_numpy()
+        if "seq" in batch.schema.names
+        else np.zeros(len(pidx), dtype=np.int64)  # no dead records: dead[0] is False
+    )
     return (
         pidx,
-        batch.column("seq").to_numpy(),
+        seq,
         batch.column("kind").to_numpy(),
         batch.column("occurred").to_numpy(),
         value,
         category,
         batch.column("action").to_numpy(),
     )
+
+
+def row_groups(copy: ColumnarCopy, manifest: Manifest) -> list[tuple[Path, int, bool]]:
+    """Every row group of the copy: (file, index, sorted by person)."""
+    out = []
+    for segment in manifest.segments:
+        path = copy.dir / segment.file
+        groups = pq.ParquetFile(path).metadata.num_row_groups
+        out += [(path, i, segment.sorted) for i in range(groups)]
+    return out
 
 
 def factor_sums(
@@ -198,15 +214,37 @@ def factor_sums(
     persons: np.ndarray,
     as_of: dt.date,
     disputes: Iterable[Dispute] = (),
+    threads: int = 2,
 ) -> np.ndarray:
-    """Unclipped sums, persons x columns, of every factor of every policy at ``as_of``."""
+    """Unclipped sums, persons x columns, of every factor of every policy at ``as_of``.
+
+    Row groups are shared out among ``threads`` workers, each adding into its own array
+    (the kernel and Parquet decoding release the GIL), and the arrays are summed."""
     dead = dead_seqs(copy, manifest, as_of, disputes)
-    sums = np.zeros((len(persons), rules.n_columns), dtype=np.float64)
     t = to_days(as_of)
     r = rule_arrays(rules)
-    for batch, is_sorted in batches(copy, manifest):
-        accumulate(sums, *columns_of(batch, persons, is_sorted), dead, t, r)
-    return sums
+    groups = row_groups(copy, manifest)
+    workers = max(1, min(threads, len(groups)))
+
+    # without corrections or overdue disputes no record is dead: seq need not be read
+    columns = _READ if dead.any() else [c for c in _READ if c != "seq"]
+
+    def work(mine: list[tuple[Path, int, bool]]) -> np.ndarray:
+        sums = np.zeros((len(persons), rules.n_columns), dtype=np.float64)
+        for path, index, is_sorted in mine:
+            batch = pq.ParquetFile(path).read_row_group(index, columns=columns, use_threads=False)
+            for part in batch.to_batches():
+                accumulate(sums, *columns_of(part, persons, is_sorted), dead, t, r)
+        return sums
+
+    if workers == 1:
+        return work(groups)
+    with ThreadPoolExecutor(workers) as pool:
+        parts = list(pool.map(work, [groups[k::workers] for k in range(workers)]))
+    total = parts[0]
+    for part in parts[1:]:
+        total += part
+    return total
 
 
 def score_copy(

@@ -1,10 +1,11 @@
-"""Every score of every chosen policy from the columnar copy, by one of two engines.
+"""Every score of every chosen policy from the columnar copy, by one of three engines.
 
-``kernel`` (the default) is the numba pass of :mod:`opencredit.scoring.kernel`; ``duckdb`` is
-one DuckDB query over the same segments (:func:`opencredit.scoring.sql.copy_scores_sql`). Both
-compute every factor of every policy in one read of the copy; docs/benchmarks.md compares
-them. ``state`` re-scores from the per-person state of :mod:`opencredit.scoring.rescore`,
-building it (one read of the copy) only when it is missing or no longer answers.
+``kernel`` is the numba pass of :mod:`opencredit.scoring.kernel`; ``duckdb`` is one DuckDB
+query over the same segments (:func:`opencredit.scoring.sql.copy_scores_sql`). Both compute
+every factor of every policy in one read of the copy; ``auto`` (the default) picks one by the
+ledger's size (``KERNEL_FROM_RECORDS``; docs/benchmarks.md compares them). ``state``
+re-scores from the per-person state of :mod:`opencredit.scoring.rescore`, building it (one
+read of the copy) only when it is missing or no longer answers.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import datetime as dt
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -20,10 +22,16 @@ from opencredit.errors import OpenCreditError
 from opencredit.ledger.columnar import ColumnarCopy, Manifest
 from opencredit.ledger.records import Dispute
 from opencredit.policies.model import Policy
-from opencredit.scoring.rescore import ScoreState
 from opencredit.scoring.rules import Rules, compile_rules
 
-ENGINES = ("kernel", "duckdb", "state")
+if TYPE_CHECKING:
+    from opencredit.scoring.rescore import ScoreState
+
+ENGINES = ("auto", "kernel", "duckdb", "state")
+#: ``auto`` picks DuckDB below this many ledger entries and the kernel from it: DuckDB costs
+#: less to start (numba loads its compiled code, ~0.5 s of CPU), the kernel less per record
+#: (docs/benchmarks.md: DuckDB ahead at 1.3 million, the kernel at 13.4 million).
+KERNEL_FROM_RECORDS = 4_000_000
 
 
 @dataclass(frozen=True)
@@ -44,12 +52,15 @@ def score_population(
     policies: Sequence[Policy],
     as_of: dt.date,
     disputes: Sequence[Dispute] = (),
-    engine: str = "kernel",
+    engine: str = "auto",
     state_dir: Path | None = None,
 ) -> PopulationScores:
     """Scores from the copy as ``manifest`` describes it (call inside ``copy.reading()``);
     the ``state`` engine keeps its state in ``state_dir``."""
     rules = compile_rules(policies, manifest.kinds, manifest.categories)
+    if engine == "auto":
+        rows = sum(s.rows for s in manifest.segments)
+        engine = "kernel" if rows >= KERNEL_FROM_RECORDS else "duckdb"
     if engine == "state":
         if state_dir is None:
             raise OpenCreditError("the state engine needs a directory for its state")
@@ -77,6 +88,8 @@ def current_state(
 ) -> ScoreState:
     """The state saved in ``directory`` if it can score ``policies`` at ``as_of`` for this
     ledger and these disputes; else one built at ``as_of`` from the copy, and saved."""
+    from opencredit.scoring.rescore import ScoreState  # numba: only when the state is used
+
     state = ScoreState.load(directory)
     if (
         state is None

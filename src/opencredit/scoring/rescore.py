@@ -444,33 +444,41 @@ def _finish(
     high,
 ):  # pragma: no cover
     """(raw, score), persons x policies: each person's state faded to t, plus their queued
-    events up to t; then each factor's points, clip, sum, clip, round."""
+    events up to t; then each factor's points, clip, sum, clip, round. B is read only for
+    shapes some factor gives points per unit. (Split over cores with numba's prange it was
+    slower on the shared 2-core machine.)"""
     n, n_shapes = a.shape
     n_pol = len(base)
     raw = np.empty((n, n_pol))
     score = np.empty((n, n_pol), dtype=np.int64)
-    da = np.zeros(n_shapes)
-    db = np.zeros(n_shapes)
-    for i in range(n):
-        for s in range(n_shapes):
-            da[s] = a[i, s] * decay[s]
-            db[s] = b[i, s] * decay[s]
-        for e in range(ev_start[i], ev_start[i + 1]):
-            if ev_day[e] > t:
-                break
-            s = ev_shape[e]
-            w = ev_sign[e] * _weight(t, ev_occ[e], half[s])
-            da[s] += w
-            db[s] += w * ev_value[e]
-        for p in range(n_pol):
-            total = base[p]
-            for f in range(pstart[p], pstart[p + 1]):
-                s = f_shape[f]
-                x = f_pr[f] * da[s] + f_pu[f] * db[s]
-                total += min(max(x, f_min[f]), f_max[f])
-            total = min(max(total, low[p]), high[p])
-            raw[i, p] = total
-            whole = np.floor(abs(total))
-            rounded = whole + (1.0 if abs(total) - whole >= 0.5 else 0.0)
-            score[i, p] = int(rounded if total >= 0 else -rounded)
+    need_b = np.zeros(n_shapes, dtype=np.bool_)
+    for f in range(len(f_shape)):
+        if f_pu[f] != 0.0:
+            need_b[f_shape[f]] = True
+    chunk = 4096
+    for c in range((n + chunk - 1) // chunk):
+        da = np.zeros(n_shapes)
+        db = np.zeros(n_shapes)
+        for i in range(c * chunk, min(n, (c + 1) * chunk)):
+            for s in range(n_shapes):
+                da[s] = a[i, s] * decay[s]
+                db[s] = b[i, s] * decay[s] if need_b[s] else 0.0
+            for e in range(ev_start[i], ev_start[i + 1]):
+                if ev_day[e] > t:
+                    break
+                s = ev_shape[e]
+                w = ev_sign[e] * _weight(t, ev_occ[e], half[s])
+                da[s] += w
+                db[s] += w * ev_value[e]
+            for p in range(n_pol):
+                total = base[p]
+                for f in range(pstart[p], pstart[p + 1]):
+                    s = f_shape[f]
+                    x = f_pr[f] * da[s] + f_pu[f] * db[s]
+                    total += min(max(x, f_min[f]), f_max[f])
+                total = min(max(total, low[p]), high[p])
+                raw[i, p] = total
+                whole = np.floor(abs(total))
+                rounded = whole + (1.0 if abs(total) - whole >= 0.5 else 0.0)
+                score[i, p] = int(rounded if total >= 0 else -rounded)
     return raw, score
