@@ -8,6 +8,7 @@ as they were.
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections.abc import Iterator
 
 import pytest
@@ -77,7 +78,7 @@ def test_json_that_is_not_an_object(unchanged: World) -> None:
 @pytest.mark.parametrize(
     ("path", "who", "body", "field", "says"),
     [
-        ("/records", "F", rec(value="three"), "value", "valid number"),
+        ("/records", "F", rec(value="three"), "value", "plain decimal number"),
         ("/records", "F", rec(ref=12), "ref", "valid string"),
         ("/records/batch", "F", {"records": [rec()], "partial": "maybe"}, "partial", "boolean"),
         ("/records/batch", "F", {"records": rec()}, "records", "valid list"),
@@ -489,3 +490,120 @@ def test_today_is_pinned() -> None:
     from opencredit.clock import today
 
     assert today() == TODAY == dt.date(2026, 3, 1)
+
+
+# strict uploads: never a 5xx, never a server path -------------------------------------------------
+def _parquet(**columns) -> bytes:
+    import io
+
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    base = {
+        "person": pa.array([PERSON_A]),
+        "kind": pa.array(["loan_repaid"]),
+        "occurred": pa.array(["2025-01-01"]),
+        "ref": pa.array([unique("up")]),
+    }
+    sink = io.BytesIO()
+    pq.write_table(pa.table(base | columns), sink)
+    return sink.getvalue()
+
+
+def _jsonl(*lines: str) -> bytes:
+    return ("\n".join(lines) + "\n").encode()
+
+
+STRICT_UPLOADS = {
+    "over-long file name": ("r" * 300 + ".csv", b"person,kind,occurred,ref\n", "file name is 304"),
+    "deeply nested JSON line": (
+        "r.jsonl",
+        _jsonl("[" * 3000 + "]" * 3000),
+        "nested too deeply",
+    ),
+    "repeated JSON key": (
+        "r.jsonl",
+        _jsonl(
+            f'{{"person": "{PERSON_A}", "kind": "loan_repaid", "occurred": "2025-01-01", '
+            '"ref": "dup-key", "kind": "red_light"}'
+        ),
+        "appears more than once",
+    ),
+    "struct column": ("r.parquet", _parquet(value=[{"a": 1.0}]), "records are flat"),
+    "list column": ("r.parquet", _parquet(category=[["a"]]), "records are flat"),
+    "invalid UTF-8 in a binary column": (
+        "r.parquet",
+        _parquet(ref=[b"caf\xe9"]),
+        "row 1, column 'ref' is not UTF-8 text",
+    ),
+    "open quote": (
+        "r.csv",
+        f'person,kind,occurred,ref\n{PERSON_A},loan_repaid,2025-01-01,"q1\n'.encode(),
+        "quoted value must close on its own line",
+    ),
+    "over-long line": (
+        "r.csv",
+        b"person,kind,occurred,ref\n" + b"x" * 10_000 + b"\n",
+        "bytes long",
+    ),
+}
+
+
+@pytest.mark.parametrize("case", list(STRICT_UPLOADS))
+def test_strict_uploads_are_a_4xx_naming_the_problem(unchanged: World, case: str) -> None:
+    name, content, says = STRICT_UPLOADS[case]
+    r = post(unchanged, "/records/upload", files={"file": (name, content)})
+    assert 400 <= r.status_code < 500, r.text
+    assert says in r.text, r.text
+    assert "/tmp" not in r.text and "tmp" not in r.json().get("detail", "").split(":")[0]
+
+
+def test_an_upload_with_nothing_new_writes_no_batch(unchanged: World) -> None:
+    content = b"person,kind,occurred,ref\n"
+    r = post(unchanged, "/records/upload", files={"file": ("empty.csv", content)})
+    assert r.status_code == 200 and r.json()["batch"] is None and r.json()["accepted"] == 0
+
+
+@pytest.mark.parametrize(
+    ("given", "says"),
+    [("r\x00.csv", "U+0000"), ("r\n.csv", "U+000A"), ("x" * 256 + ".csv", "at most 255")],
+)
+def test_upload_file_names_are_checked_where_they_enter(given: str, says: str) -> None:
+    """(An HTTP client percent-encodes control characters; a raw request need not.)"""
+    from opencredit.access import InvalidRequest
+    from opencredit.api.routes.filing import _file_name
+
+    with pytest.raises(InvalidRequest, match=re.escape(says)):
+        _file_name(given)
+    assert _file_name("C:\\exports\\records.csv") == "records.csv"
+
+
+@pytest.mark.parametrize("path", ["/records", "/records/batch"])
+def test_a_deeply_nested_json_body_is_a_4xx(unchanged: World, path: str) -> None:
+    body = '{"records": ' + "[" * 50_000 + "]" * 50_000 + "}"
+    r = post(unchanged, path, content=body, headers={"Content-Type": "application/json"})
+    assert 400 <= r.status_code < 500, r.text
+
+
+@pytest.mark.parametrize(
+    ("field", "given"),
+    [
+        ("value", "1_000"),
+        ("value", "１２"),
+        ("value", "nan"),
+        ("value", True),
+        ("occurred", "２０２６-01-01"),
+        ("occurred", "2026-01-01T00:00:00"),
+        ("occurred", 1767225600),
+    ],
+)
+def test_json_values_and_dates_are_read_as_strictly_as_a_files(
+    unchanged: World, field: str, given: object
+) -> None:
+    for path, body in (
+        ("/records", rec(kind="payment_missed", value=3) | {field: given}),
+        ("/records/batch", {"records": [rec(kind="payment_missed", value=3) | {field: given}]}),
+    ):
+        r = post(unchanged, path, json=body)
+        assert r.status_code == 422, r.text
+        assert field in r.text and ("YYYY-MM-DD" in r.text or "number" in r.text), r.text

@@ -27,10 +27,10 @@ PlainBatch = create_model(
 GOOD: list[dict[str, Any]] = [
     {"ref": "a"},
     {"ref": "b", "person": "110101199001010012", "kind": "speeding", "occurred": "2024-03-01"},
-    {"ref": "c", "value": 12, "occurred": "2024-03-01T00:00:00"},
+    {"ref": "c", "value": 12, "occurred": " 2024-03-01 "},
     {"ref": "d", "value": "12.5", "category": "books", "action": "amend", "target_ref": "a"},
     {"ref": "e", "value": None, "person": None, "action": "retract", "target_ref": "b"},
-    {"ref": "f", "value": 1e300, "occurred": 19_000 * 86_400},
+    {"ref": "f", "value": 1e300, "occurred": "2022-01-08"},
     {"ref": "ü" * 100, "kind": "k" * 64, "category": "c" * 64, "target_ref": "t" * 100},
 ]
 
@@ -46,6 +46,8 @@ BAD: list[Any] = [
     {"records": [{"ref": "a", "occurred": "2024-13-01"}]},
     {"records": [{"ref": "a", "occurred": "yesterday"}]},
     {"records": [{"ref": "a", "value": "twelve"}]},
+    {"records": [{"ref": "a", "value": "1_000"}, {"ref": "b", "value": True}]},
+    {"records": [{"ref": "a", "occurred": "2024-03-01T00:00:00"}, {"ref": "b", "occurred": 1}]},
     {"records": [{"ref": "a", "action": "delete"}]},
     {"records": [{"ref": "a", "action": None}]},
     {"records": [{"kind": "speeding"}]},

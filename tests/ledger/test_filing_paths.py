@@ -2,7 +2,7 @@
 
 - A filing's factor state is computed column-wise (``make_terms`` without ``whole_ledger``);
   it must equal the rebuild's DuckDB query on the same records, row for row and in order.
-- Dates are checked to read back as written without formatting each one (``_reads_back``);
+- Dates are checked to read back as written without formatting each one (``values.reads_back``);
   it must agree with formatting them.
 - Records from an HTTP body reach validation as typed columns (dates, numbers), as Parquet's
   do; every report (errors named by record, field, reason and value) and every ledger written
@@ -28,10 +28,11 @@ from opencredit.api.schemas import RecordIn
 from opencredit.catalog import KINDS, PURCHASE_CATEGORIES
 from opencredit.errors import LedgerError
 from opencredit.ledger.files import COLUMNS, RawRows
-from opencredit.ledger.ingest import _reads_back, ingest_rows
+from opencredit.ledger.ingest import ingest_rows
 from opencredit.ledger.postgres_store import PostgresStore
 from opencredit.ledger.sqlite_store import SQLiteStore
 from opencredit.ledger.store import RECORD_SCHEMA, TERM_SCHEMA, Organisation, Store
+from opencredit.ledger.values import reads_back
 from opencredit.policies.model import published_policies
 from opencredit.registry import make_org_code, make_resident_id
 from opencredit.scoring.incremental import _terms_in_duckdb, make_terms, term_maker
@@ -129,7 +130,7 @@ def test_dates_read_back_as_formatting_them_says() -> None:
     text = pa.chunked_array([pa.array(texts, pa.string())])
     parsed = pc.strptime(text, format="%Y-%m-%d", unit="s", error_is_null=True)
     want = pc.equal(pc.strftime(parsed, format="%Y-%m-%d"), text)
-    assert _reads_back(parsed, text).to_pylist() == want.to_pylist()
+    assert reads_back(parsed, text).to_pylist() == want.to_pylist()
 
 
 # records from an HTTP body --------------------------------------------------------------------

@@ -53,7 +53,9 @@ def store(template: Path, tmp_path: Path):  # noqa: F811
 def refused(store, tmp_path: Path, fmt: str, rows: list[dict], **kwargs):
     """File ``rows``; assert it was refused whole and nothing changed; the report."""
     before = snapshot(store)
-    report = file(store, write(tmp_path, fmt, rows), **kwargs)
+    path = write(tmp_path, fmt, rows)
+    report = file(store, path, **kwargs)
+    assert report.source == str(path)  # the report names the file; each error its line
     assert report.rejected_whole and report.receipt is None
     assert snapshot(store) == before  # records, last seq, batches, factor state
     return report
@@ -269,3 +271,10 @@ IDENTIFIER = st.builds(
 @given(ref=IDENTIFIER, pad=st.sampled_from(["", " ", "\t", "  "]))
 def test_property_plain_identifiers_are_accepted_however_padded(ref, pad):
     assert ref_problem(normalise_ref(pad + ref + pad)) is None
+
+
+@pytest.mark.parametrize("fmt", ["jsonl", "parquet"])
+def test_an_id_with_a_nul_is_not_an_id(store, tmp_path, fmt):
+    report = refused(store, tmp_path, fmt, [row("z-1", person=PERSONS[0] + "\x00")])
+    error = only_error(report)
+    assert error.field == "person" and "19 characters" in error.reason

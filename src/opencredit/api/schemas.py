@@ -7,6 +7,7 @@ from typing import Annotated, Any, Literal, Required
 
 from pydantic import (
     BaseModel,
+    BeforeValidator,
     ConfigDict,
     Field,
     ModelWrapValidatorHandler,
@@ -14,6 +15,7 @@ from pydantic import (
     ValidationError,
     model_validator,
 )
+from pydantic_core import PydanticCustomError
 from typing_extensions import TypedDict  # pydantic needs it on Python < 3.12
 
 Text = Annotated[str, Field(min_length=1, max_length=2000)]
@@ -23,6 +25,38 @@ SEQ_MAX = 2**63 - 1
 ID_MAX = 2**31 - 1
 Seq = Annotated[int, Field(ge=1, le=SEQ_MAX)]
 Id18 = Annotated[str, Field(min_length=18, max_length=18, description="18-character code")]
+
+
+def _plain_number(value: object) -> object:
+    """A record's value as a file's is read (docs/ledger.md): a JSON number, or text that is a
+    plain ASCII decimal; not ``"1_000"``, full-width digits or true/false."""
+    import re
+
+    from opencredit.ledger.values import PLAIN_NUMBER
+
+    if isinstance(value, bool) or (
+        isinstance(value, str) and not re.match(PLAIN_NUMBER, value.strip())
+    ):
+        raise PydanticCustomError(
+            "plain_number", "expected a plain decimal number such as 12.5 (ASCII digits)"
+        )
+    return value
+
+
+def _iso_date(value: object) -> object:
+    """A date as a file's is read: text ``YYYY-MM-DD`` only (no timestamps or numbers)."""
+    import re
+
+    if isinstance(value, str) and re.fullmatch(r"[0-9]{4}-[0-9]{2}-[0-9]{2}", value.strip()):
+        return value.strip()
+    if isinstance(value, dt.date) and not isinstance(value, dt.datetime):
+        return value
+    raise PydanticCustomError("iso_date", "expected a date YYYY-MM-DD")
+
+
+#: A record's value and date, read as strictly as in a file.
+PlainNumber = Annotated[float, BeforeValidator(_plain_number)]
+IsoDate = Annotated[dt.date, BeforeValidator(_iso_date)]
 
 
 class Strict(BaseModel):
@@ -54,8 +88,8 @@ class RecordIn(Strict):
 
     person: Annotated[str | None, Field(max_length=18)] = None
     kind: Annotated[str | None, Field(max_length=64)] = None
-    occurred: dt.date | None = None
-    value: float | None = None
+    occurred: IsoDate | None = None
+    value: PlainNumber | None = None
     category: Annotated[str | None, Field(max_length=64)] = None
     ref: Annotated[str, Field(min_length=1, max_length=100)]
     action: Literal["file", "amend", "retract"] = "file"
@@ -70,8 +104,8 @@ class RecordFields(TypedDict, total=False):
 
     person: Annotated[str | None, Field(max_length=18)]
     kind: Annotated[str | None, Field(max_length=64)]
-    occurred: dt.date | None
-    value: float | None
+    occurred: IsoDate | None
+    value: PlainNumber | None
     category: Annotated[str | None, Field(max_length=64)]
     ref: Required[Annotated[str, Field(min_length=1, max_length=100)]]
     action: Literal["file", "amend", "retract"]
@@ -268,8 +302,8 @@ class CorrectionIn(Strict):
     person, and what the correction targets, come from the dispute."""
 
     kind: Annotated[str | None, Field(max_length=64)] = None
-    occurred: dt.date | None = None
-    value: float | None = None
+    occurred: IsoDate | None = None
+    value: PlainNumber | None = None
     category: Annotated[str | None, Field(max_length=64)] = None
     ref: Annotated[
         str | None,

@@ -30,6 +30,7 @@ from opencredit.ledger.files import RawRows, RowError, read_rows
 from opencredit.ledger.records import Action, Record
 from opencredit.ledger.refs import check_refs
 from opencredit.ledger.store import BatchReceipt, Store, TermMaker
+from opencredit.ledger.values import reads_back, to_float
 from opencredit.registry import parse_org_code, parse_resident_id
 from opencredit.registry.resident_id import valid_mask
 
@@ -38,8 +39,6 @@ _CORRECTIONS = ("amend", "retract")
 #: What a row about an ID the registry does not hold is told: no more than that it cannot be
 #: filed, so that a batch says nothing about who is registered (docs/ledger.md).
 UNFILEABLE = "cannot be filed for this resident ID"
-#: A plain decimal number, ASCII only: no ``1_000``, no full-width digits, no hex.
-PLAIN_NUMBER = r"^[+-]?([0-9]+(\.[0-9]*)?|\.[0-9]+)([eE][+-]?[0-9]+)?$"
 
 
 @dataclass
@@ -310,12 +309,15 @@ class _Validator:
         (by, bmd), (oy, omd) = parts(births), parts(occurred)
         age = oy - by - (omd < bmd)  # whole years on the record's day
         before = valid & ((oy < by) | ((oy == by) & (omd < bmd)))
-        birth_text = pc.strftime(births, format="%Y-%m-%d")
+
+        def born(i: int) -> str:
+            return births[i].as_py().date().isoformat()  # formatted only for failing rows
+
         self.fail(
             before,
             "occurred",
             lambda i: (
-                f"is before the person was born ({birth_text[i].as_py()}, as the resident ID "
+                f"is before the person was born ({born(i)}, as the resident ID "
                 "says); a record is of something the person did"
             ),
             occurred,
@@ -327,7 +329,7 @@ class _Validator:
             young,
             "occurred",
             lambda i: (
-                f"the person was {age[i]} then (born {birth_text[i].as_py()}, as the resident "
+                f"the person was {age[i]} then (born {born(i)}, as the resident "
                 f"ID says); {KINDS[k[i]].id} records are of persons aged "
                 f"{floor[i]} or over"
             ),
@@ -370,7 +372,7 @@ class _Validator:
             parsed = pc.strptime(text, format="%Y-%m-%d", unit="s", error_is_null=True)
             # strptime rolls impossible dates over (2024-02-30 becomes 2024-03-01): keep only
             # dates that read back exactly as written.
-            parsed = pc.if_else(_reads_back(parsed, text), parsed, pa.scalar(None, parsed.type))
+            parsed = pc.if_else(reads_back(parsed, text), parsed, pa.scalar(None, parsed.type))
             dates = pc.cast(parsed, pa.date32())
             unreadable = _np(pc.is_valid(raw)) & ~_np(pc.is_valid(dates))
             self.fail(unreadable, "occurred", "not a date; expected YYYY-MM-DD", raw)
@@ -386,7 +388,7 @@ class _Validator:
 
     def _check_value(self, kind_index: np.ndarray, is_retract: np.ndarray) -> pa.Array:
         raw = self.col("value")
-        values, unreadable = _to_float(raw)
+        values, unreadable = to_float(raw)
         self.fail(unreadable, "value", "not a number", raw)
         has = ~np.isnan(values)
         known = (kind_index >= 0) & ~is_retract
@@ -634,29 +636,6 @@ def _same(record: Record, row: dict) -> bool:
     )
 
 
-def _reads_back(parsed: pa.ChunkedArray, text: pa.ChunkedArray) -> pa.ChunkedArray:
-    """Where ``strftime(parsed, "%Y-%m-%d")`` equals ``text`` (null where ``parsed`` is).
-
-    Formatting is slow (~15 ms per 10,000 dates): text shaped ``NNNN-NN-NN`` whose numbers
-    are the parsed date's year, month and day reads back without it; only other parsed rows
-    (none, in a well-formed file) are formatted.
-    """
-    shaped = pc.fill_null(pc.match_substring_regex(text, r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$"), False)
-    digits = pc.if_else(shaped, text, "0000-00-00")
-
-    def part(start: int, stop: int) -> pa.ChunkedArray:
-        return pc.cast(pc.utf8_slice_codeunits(digits, start, stop), pa.int64())
-
-    same = pc.and_(
-        pc.and_(pc.equal(pc.year(parsed), part(0, 4)), pc.equal(pc.month(parsed), part(5, 7))),
-        pc.equal(pc.day(parsed), part(8, 10)),
-    )
-    fast = pc.and_(shaped, same)  # null where parsed is null
-    if not pc.any(pc.and_(pc.is_valid(parsed), pc.invert(pc.fill_null(fast, False)))).as_py():
-        return fast
-    return pc.equal(pc.strftime(parsed, format="%Y-%m-%d"), text)
-
-
 def _storable(text: str) -> bool:
     """Text a store may be asked about: printable, and no longer than any ref ever was."""
     return text.isprintable() and len(text) <= _LEGACY_REF_LENGTH
@@ -688,23 +667,3 @@ def _one(n: int, i: int) -> np.ndarray:
 
 def _num(x: float) -> str:
     return f"{x:g}"
-
-
-def _to_float(raw: pa.ChunkedArray) -> tuple[np.ndarray, np.ndarray]:
-    """Values as float64 (NaN for missing) and a mask of values that are not numbers."""
-    n = len(raw)
-    if pa.types.is_integer(raw.type) or pa.types.is_floating(raw.type):
-        out = pc.cast(raw, pa.float64()).to_numpy(zero_copy_only=False).astype(float)
-        return np.where(np.isfinite(out), out, np.nan), ~np.isfinite(out) & _np(pc.is_valid(raw))
-    text = pc.utf8_trim_whitespace(pc.cast(raw, pa.string()))
-    text = pc.if_else(pc.equal(text, ""), pa.scalar(None, pa.string()), text)
-    # Only plain ASCII decimals: Python's float() also reads "1_000", full-width digits and
-    # "nan", which no file format means as a number.
-    plain = _np(pc.match_substring_regex(text, PLAIN_NUMBER))
-    bad = _np(pc.is_valid(text)) & ~plain
-    text = pc.if_else(pa.array(plain), text, pa.scalar(None, pa.string()))
-    out = pc.cast(text, pa.float64()).to_numpy(zero_copy_only=False).astype(float)
-    bad |= plain & ~np.isfinite(out)  # 1e999 overflows to inf
-    assert len(out) == n
-    out = np.where(np.isfinite(out), out, np.nan)
-    return out, bad

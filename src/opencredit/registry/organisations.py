@@ -1,8 +1,10 @@
 """Organisation names as the registry keeps them: printable text of bounded length.
 
-A name is trimmed; control characters (NUL, line breaks, escape sequences) and the invisible
-characters that reorder text (bidirectional overrides, which can make a name display as
-another) are refused, and so is a name longer than :data:`MAX_ORG_NAME` characters.
+A name is trimmed; control characters (NUL, line breaks, escape sequences) and invisible
+format characters (bidirectional overrides, zero-width spaces: they make a name display as
+another) are refused, except the two joiners some scripts need (U+200C, U+200D); so are
+private-use and unassigned code points, and a name longer than :data:`MAX_ORG_NAME`
+characters.
 
 Names are not refused for words that reveal special categories: they are public registry data
 about an organisation, not about a person, and the words catch legitimate providers ("Credit
@@ -16,8 +18,11 @@ import unicodedata
 from opencredit.errors import OpenCreditError
 
 MAX_ORG_NAME = 200
-#: Characters that reorder text when shown (Unicode bidirectional embeddings and isolates).
-_BIDI = frozenset("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069\u200e\u200f\u061c")
+#: Unicode categories refused: control, format, line and paragraph separators, surrogates,
+#: private use, unassigned.
+_REFUSED = frozenset({"Cc", "Cf", "Zl", "Zp", "Cs", "Co", "Cn"})
+#: Format characters that scripts such as Persian and the Indic ones need between letters.
+_JOINERS = frozenset("\u200c\u200d")
 
 
 class InvalidName(OpenCreditError, ValueError):
@@ -30,10 +35,10 @@ def check_org_name(name: str) -> str:
         raise InvalidName(f"organisation name must be text, not {type(name).__name__}")
     text = name.strip()
     for pos, char in enumerate(text):
-        if unicodedata.category(char) in ("Cc", "Zl", "Zp") or char in _BIDI:
+        if unicodedata.category(char) in _REFUSED and char not in _JOINERS:
             raise InvalidName(
-                f"organisation name: character {pos + 1} is U+{ord(char):04X}, a control "
-                "character; expected printable text on one line"
+                f"organisation name: character {pos + 1} is U+{ord(char):04X}, a control or "
+                "invisible character; expected printable text on one line"
             )
     if not text:
         raise InvalidName("organisation name is empty; expected the organisation's name")

@@ -119,14 +119,19 @@ def valid_mask(ids: list[str] | np.ndarray) -> np.ndarray:
     For bulk ingestion; the rows it rejects are explained one by one with ``parse_resident_id``.
     """
     # Strip and upper-case as parse_resident_id does, then work on code points so that
-    # non-ASCII text is simply invalid rather than an encoding error.
+    # non-ASCII text is simply invalid rather than an encoding error. NumPy's strings drop
+    # trailing NULs ("ID\x00" would read as "ID"): text holding one is invalid, found first.
+    raw = [str(v) for v in np.asarray(ids, dtype=object).reshape(-1)]
+    nul = np.zeros(len(raw), dtype=bool)
+    if "\x00" in "".join(raw):  # rare: then find which
+        nul = np.array(["\x00" in v for v in raw], dtype=bool)
     text = np.char.upper(np.char.strip(np.asarray(ids, dtype=str).reshape(-1)))
     width = text.dtype.itemsize // 4
     if len(text) == 0 or width < 18:
         return np.zeros(len(text), dtype=bool)
     codes = np.ascontiguousarray(text).view(np.uint32).reshape(len(text), width)
     digits = codes[:, :17].astype(np.int64) - ord("0")
-    ok = (np.char.str_len(text) == 18) & np.all((digits >= 0) & (digits <= 9), axis=1)
+    ok = (np.char.str_len(text) == 18) & np.all((digits >= 0) & (digits <= 9), axis=1) & ~nul
     digits = np.where(ok[:, None], digits, 0)
     ok &= codes[:, 17] == check_chars_vectorised(digits)
     ok &= np.isin(digits[:, 0] * 10 + digits[:, 1], [int(code) for code in PROVINCES])
