@@ -22,8 +22,8 @@ from opencredit.clock import today
 from opencredit.errors import OpenCreditError, PoliciesChanged, PolicyError, UnknownName
 from opencredit.ledger.backends import open_store
 from opencredit.ledger.columnar import ColumnarCopy
-from opencredit.ledger.files import RawRows, read_rows
-from opencredit.ledger.ingest import IngestReport, ingest_rows
+from opencredit.ledger.files import RawRows
+from opencredit.ledger.ingest import IngestReport, ingest_file, ingest_rows
 from opencredit.ledger.records import Dispute
 from opencredit.ledger.store import Organisation, Store, TermMaker
 from opencredit.policies.model import (
@@ -227,13 +227,22 @@ class Workspace:
         return org
 
     def ingest(self, path: str | Path, provider: str, *, partial: bool = False) -> IngestReport:
-        """File a provider's records; factor state is updated in the same transaction."""
-        return self.ingest_rows(read_rows(path), provider, partial=partial)
+        """File a provider's records, read and written a chunk at a time in one transaction;
+        factor state is updated in the same transaction."""
+        return self._file(
+            lambda terms: ingest_file(self.store, path, provider, partial=partial, terms=terms)
+        )
 
     def ingest_rows(self, raw: RawRows, provider: str, *, partial: bool = False) -> IngestReport:
-        """File rows already read (from an HTTP body, say) exactly as a file's rows. If a
-        policy was installed meanwhile by another process (``PoliciesChanged``: nothing was
-        written), the policies are read again and the rows filed again."""
+        """File rows already read (from an HTTP body, say) exactly as a file's rows."""
+        return self._file(
+            lambda terms: ingest_rows(self.store, raw, provider, partial=partial, terms=terms)
+        )
+
+    def _file(self, run: Callable[[TermMaker], IngestReport]) -> IngestReport:
+        """Run a filing with the hook that keeps factor state current, then the columnar
+        copy. If a policy was installed meanwhile by another process (``PoliciesChanged``:
+        nothing was written), the policies are read again and the rows filed again."""
         attempt = 1
         while True:
             appended: list[pa.Table] = []
@@ -243,19 +252,23 @@ class Workspace:
                 records: pa.Table, make: TermMaker = make, appended: list = appended
             ) -> dict[str, pa.Table]:
                 made = make(records)
-                appended.append(records)  # committed with its terms, or not at all
+                # committed with its terms, or not at all; a filing of many chunks is read
+                # back from the store afterwards (batch by batch), not held here
+                appended.append(records if not appended else None)
                 return made
 
             try:
-                report = ingest_rows(self.store, raw, provider, partial=partial, terms=terms)
+                report = run(terms)
             except PoliciesChanged:
                 self._policies = None
                 if attempt == _FILING_ATTEMPTS:
                     raise
                 attempt += 1
                 continue
-            for records in appended:
-                self._keep_copy(lambda copy, r=records: copy.append(r, self.store))
+            if report.receipt is not None and len(appended) == 1:
+                self._keep_copy(lambda copy, r=appended[0]: copy.append(r, self.store))
+            elif report.receipt is not None:
+                self._keep_copy(lambda copy: copy.sync(self.store))
             return report
 
     # the columnar copy -------------------------------------------------------------------------
