@@ -44,9 +44,11 @@ class FileRefs:
     def add(self, refs: list[str], lines: list[int]) -> None:
         """Note each ref's first line (refs seen before keep theirs)."""
         if refs:
+            self.db.execute("BEGIN")  # one transaction, not one per row
             self.db.executemany(
                 "INSERT OR IGNORE INTO refs VALUES (?, ?)", zip(refs, lines, strict=True)
             )
+            self.db.execute("COMMIT")
             self.empty = False
 
     def correcting_line(self, seq: int) -> int | None:
