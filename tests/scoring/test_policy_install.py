@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 
 import opencredit.workspace as workspace_module
-from opencredit.access import AccessDenied, Caller, Conflict, InvalidRequest, Role, publishing
+from opencredit.access import AccessDenied, Caller, Conflict, Role, publishing
 from opencredit.api.filing import rows_from_records
 from opencredit.api.schemas import RecordIn
 from opencredit.errors import PolicyError
@@ -306,7 +306,7 @@ def test_the_cli_says_already_installed_and_refuses_a_changed_version_in_one_lin
 def test_a_version_too_large_for_a_key_is_refused(server):
     before = written(server)
     for version in (10**9, 2**63 - 1):
-        with pytest.raises(InvalidRequest, match="versions go up to 999,999,999"):
+        with pytest.raises(PolicyError, match="versions go up to 999,999,999"):
             server.publish_policy(document("lending", version), publisher=ADMIN)
     assert written(server) == before
     assert server.publish_policy(document("lending", 999_999_999), publisher=ADMIN).new

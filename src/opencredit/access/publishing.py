@@ -17,15 +17,11 @@ from __future__ import annotations
 import tomllib
 from collections.abc import Mapping
 
-from opencredit.access.errors import AccessDenied, Conflict, InvalidRequest
+from opencredit.access.errors import AccessDenied, Conflict
 from opencredit.access.roles import Caller, Role
 from opencredit.errors import InvalidIdentifier, PolicyError
 from opencredit.policies.model import Policy, parse_policy
 from opencredit.registry import parse_org_code
-
-#: The largest version number: a key (an id of at most 64 characters, ``@``, the version)
-#: fits the access tables' 80 characters and :func:`opencredit.access.validate.policy_key`.
-MAX_VERSION = 999_999_999
 
 
 def check_publication(
@@ -40,11 +36,6 @@ def check_publication(
     (:class:`Conflict`; :class:`AccessDenied` for a scoring provider taking over another's id).
     """
     _check_publisher(policy, publisher)
-    if policy.version > MAX_VERSION:
-        raise InvalidRequest(
-            f"policy {policy.id}: version {policy.version} is too large; versions go up to "
-            f"{MAX_VERSION:,} (a key id@version is kept in 80 characters)"
-        )
     if policy.key in installed:
         if installed[policy.key] == document:
             return True

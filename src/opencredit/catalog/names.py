@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import functools
 import re
+import unicodedata
 from collections.abc import Callable
 from typing import Any
 
@@ -22,10 +23,14 @@ from typing import Any
 #: in Chinese) stay one piece each run.
 _PIECE = re.compile(r"[A-Z]+(?=[A-Z][a-z])|[A-Z]?[a-z]+|[A-Z]+|[0-9]+|[^\x00-\x7f]+")
 
+#: Pieces longer than this are kept whole, not segmented: no name in a policy is that long
+#: (ids and band names have at most 64 characters), and reading cost grows with the square.
+MAX_PIECE = 64
+
 #: A word rarer than this in the corpus (per about 10^12 words) is not taken as proof that a
-#: piece is one word: ``maxage`` (35,000) is read as ``max age``, ``sextant`` (190,000) is not
-#: split.
-RARE_WORD_COUNT = 100_000
+#: piece is one word: ``maxage`` (35,000) and ``racepoints`` (100,000) are read as ``max age``
+#: and ``race points``, ``sextant`` (190,000) and ``Essex`` (8.6 million) are not split.
+RARE_WORD_COUNT = 150_000
 
 
 @functools.cache
@@ -41,9 +46,27 @@ def _segmenter() -> Any:
     return segmenter
 
 
+def normalise(name: str) -> str:
+    """``name`` in NFKC form (full-width ``ａｇｅ`` is ``age``) without invisible format or control
+    characters (a zero-width space hidden inside ``age``)."""
+    text = unicodedata.normalize("NFKC", name)
+    return "".join(c for c in text if unicodedata.category(c) not in ("Cf", "Cc"))
+
+
 def pieces(name: str) -> list[str]:
-    """``name`` split at separators, case changes and letter/digit boundaries, lower-cased."""
-    return [p.lower() for p in _PIECE.findall(name)]
+    """``name`` (normalised) split at separators, case changes and letter/digit boundaries,
+    lower-cased."""
+    return [p.lower() for p in _PIECE.findall(normalise(name))]
+
+
+def mixes_scripts(name: str) -> bool:
+    """True if a word of ``name`` mixes ASCII letters with letters of another script, as a
+    disguised name does (a Cyrillic ``а`` in ``аge``)."""
+    for word in re.split(r"[\W_]+", normalise(name)):
+        letters = [c for c in word if c.isalpha()]
+        if any(c.isascii() for c in letters) and not all(c.isascii() for c in letters):
+            return True
+    return False
 
 
 def word_count(word: str) -> float:
@@ -53,26 +76,60 @@ def word_count(word: str) -> float:
 
 @functools.lru_cache(maxsize=65536)
 def segment(piece: str, is_term: Callable[[str], bool]) -> tuple[str, ...]:
-    """``piece`` (lower-case letters) as words. A rare word that divides into a ``term`` and
-    another corpus word is read as the two (``maxage``: ``max age``)."""
+    """``piece`` (lower-case letters) as words. A piece that is not a common word in its own
+    right and in which the segmenter finds no ``term`` is searched for one between corpus
+    words: ``maxage`` is ``max age``, ``latechusheng`` is ``late chusheng``."""
     words = tuple(_segmenter().segment(piece)) or (piece,)
-    if words != (piece,) or word_count(piece) >= RARE_WORD_COUNT:
+    if any(is_term(w) for w in words) or word_count(piece) >= RARE_WORD_COUNT:
         return words
-    for cut in range(2, len(piece) - 1):
-        head, tail = piece[:cut], piece[cut:]
-        if (is_term(head) and word_count(tail) > 0) or (is_term(tail) and word_count(head) > 0):
-            return (head, tail)
-    return words
+    return _around_term(piece, is_term) or words
+
+
+#: A word at least this common is an everyday word: a run of them around a refused term of
+#: four letters or more is read as words (``racepointslate``: ``race points late``).
+COMMON_WORD_COUNT = 1_000_000
+
+
+def _around_term(piece: str, is_term: Callable[[str], bool]) -> tuple[str, ...] | None:
+    """``piece`` as (words, term, words): the term a vocabulary word (or a word a stem starts),
+    the parts around it empty or corpus words; for a term of four letters or more, also runs of
+    everyday words. Short terms need single words around them, so ``latepassage`` (``late
+    passage``) is not read as ``latepass age``."""
+
+    def known(part: str, loose: bool) -> tuple[str, ...] | None:
+        if part == "" or word_count(part) > 0:
+            return (part,) if part else ()
+        if loose:
+            words = tuple(_segmenter().segment(part))
+            if all(word_count(w) >= COMMON_WORD_COUNT for w in words):
+                return words
+        return None
+
+    for start in range(len(piece)):
+        for end in range(len(piece), start + 2, -1):
+            middle = piece[start:end]
+            if not is_term(middle):
+                continue
+            loose = len(middle) >= 4
+            before, after = known(piece[:start], loose), known(piece[end:], loose)
+            if before is not None and after is not None:
+                return (*before, middle, *after)
+    return None
 
 
 def words_of(
-    name: str, worth_reading: Callable[[str], bool], is_term: Callable[[str], bool]
+    name: str,
+    worth_reading: Callable[[str], bool],
+    is_term: Callable[[str], bool],
+    keep_whole: Callable[[str], bool],
 ) -> list[str]:
     """The words of ``name``. Only pieces for which ``worth_reading`` is true (they contain a
-    word the caller looks for) are segmented; the others are kept as they are."""
+    word the caller looks for) and that are not to be kept whole are segmented; the others
+    are kept as they are."""
     out: list[str] = []
     for piece in pieces(name):
-        if piece.isascii() and piece.isalpha() and worth_reading(piece) and not is_term(piece):
+        readable = piece.isascii() and piece.isalpha() and len(piece) <= MAX_PIECE
+        if readable and worth_reading(piece) and not keep_whole(piece):
             out.extend(segment(piece, is_term))
         else:
             out.append(piece)

@@ -30,7 +30,7 @@ import functools
 from dataclasses import dataclass
 from typing import Literal
 
-from opencredit.catalog.names import words_of
+from opencredit.catalog.names import normalise, words_of
 from opencredit.errors import RefusedData
 
 # Vocabulary entries: ``word`` matches the word (and its plural), ``stem*`` every word starting
@@ -75,9 +75,13 @@ SPECIAL_CATEGORIES: dict[str, tuple[str, ...]] = {
         "obese",
         "bmi",
         "insulin",
+        "wheelchair*",
+        "deaf",
+        "blood type",
+        "blood group",
         "chemotherapy",
         "patient record",
-        "jiankang",
+        "jian kang",
         "健康",
         "疾病",
         "病历",
@@ -109,8 +113,9 @@ SPECIAL_CATEGORIES: dict[str, tuple[str, ...]] = {
         "gynec*",
         "surrogacy",
         "childless",
-        "childfree",
+        "child free",
         "jihua shengyu",
+        "ji hua sheng yu",
         "怀孕",
         "避孕",
         "计划生育",
@@ -155,12 +160,22 @@ SPECIAL_CATEGORIES: dict[str, tuple[str, ...]] = {
     ),
     "racial or ethnic origin": (
         "ethnic*",
+        "han",
+        "hanzu",
+        "hui",
+        "huizu",
+        "zhuang",
+        "manchu",
+        "kazakh*",
+        "mongol*",
         "race",
         "races",
         "racial*",
-        "minzu",
+        "min zu",
         "skin colour",
         "skin color",
+        "skin tone",
+        "mother tongue",
         "caste",
         "castes",
         "tribe",
@@ -207,10 +222,15 @@ SPECIAL_CATEGORIES: dict[str, tuple[str, ...]] = {
         "halal",
         "kosher",
         "zakat",
+        "hijab*",
+        "headscarf",
+        "headscarves",
+        "burqa*",
+        "niqab*",
         "ramadan",
         "falun*",
         "clergy",
-        "zongjiao",
+        "zong jiao",
         "宗教",
         "信仰",
     ),
@@ -229,9 +249,10 @@ SPECIAL_CATEGORIES: dict[str, tuple[str, ...]] = {
         "partisan*",
         "democra*",
         "communis*",
+        "ccp",
         "party member",
         "party membership",
-        "dangyuan",
+        "dang yuan",
         "政治",
         "党员",
     ),
@@ -251,11 +272,12 @@ SPECIAL_CATEGORIES: dict[str, tuple[str, ...]] = {
         "face data",
         "face print",
         "facial*",
-        "faceid",
+        "face id",
         "iris",
         "retina*",
         "voiceprint*",
         "palmprint*",
+        "gait",
         "基因",
         "指纹",
         "人脸",
@@ -291,8 +313,26 @@ PERSON_ATTRIBUTES: dict[str, tuple[str, ...]] = {
         "underage",
         "millennial*",
         "boomer*",
-        "nianling",
-        "chusheng",
+        "genz",
+        "genx",
+        "gen z",
+        "gen x",
+        "gen y",
+        "years old",
+        "age of account holder",
+        "age of the account holder",
+        "account holder age",
+        "age of holder",
+        "seniors",
+        "minors",
+        "pensioner*",
+        "retiree*",
+        "zodiac*",
+        "horoscope*",
+        "star sign",
+        "shengxiao",
+        "nian ling",
+        "chu sheng",
         "年龄",
         "出生",
     ),
@@ -311,10 +351,15 @@ PERSON_ATTRIBUTES: dict[str, tuple[str, ...]] = {
         "boys",
         "girl",
         "girls",
+        "lady",
+        "ladies",
+        "gentleman",
+        "gentlemen",
+        "mrs",
         "masculin*",
         "feminin*",
-        "nonbinary",
-        "xingbie",
+        "non binary",
+        "xing bie",
         "性别",
         "男性",
         "女性",
@@ -332,9 +377,10 @@ PERSON_ATTRIBUTES: dict[str, tuple[str, ...]] = {
         "rural",
         "urban",
         "hukou",
-        "huji",
-        "jiguan",
-        "diqu",
+        "hu kou",
+        "hu ji",
+        "ji guan",
+        "di qu",
         "domicile*",
         "residence*",
         "residency",
@@ -355,6 +401,17 @@ PERSON_ATTRIBUTES: dict[str, tuple[str, ...]] = {
         "migrant*",
         "immigra*",
         "emigra*",
+        "nonlocal",
+        "non local",
+        "waidi",
+        "waidiren",
+        "bendi",
+        "household registration",
+        "native place",
+        "place of origin",
+        "xinjiang",
+        "tibet",
+        "xizang",
         "户口",
         "户籍",
         "籍贯",
@@ -368,6 +425,10 @@ PERSON_ATTRIBUTES: dict[str, tuple[str, ...]] = {
         "foreigner*",
         "expat*",
         "passport*",
+        "country of origin",
+        "nationals",
+        "refugee*",
+        "asylum",
         "国籍",
     ),
     "marital status": (
@@ -383,7 +444,7 @@ PERSON_ATTRIBUTES: dict[str, tuple[str, ...]] = {
         "divorc*",
         "widow*",
         "fiance*",
-        "hunyin",
+        "hun yin",
         "婚姻",
     ),
     "resident ID number (it encodes birth date, sex and region)": (
@@ -393,10 +454,49 @@ PERSON_ATTRIBUTES: dict[str, tuple[str, ...]] = {
         "id card",
         "identity card",
         "identity number",
-        "shenfenzheng",
+        "shen fen zheng",
         "身份证",
     ),
 }
+
+#: Provincial-level divisions of China: a name with one is ambiguous (where a scheme runs, or
+#: where a person lives).
+PLACES: tuple[str, ...] = (
+    "beijing",
+    "tianjin",
+    "hebei",
+    "shanxi",
+    "inner mongolia",
+    "neimenggu",
+    "liaoning",
+    "jilin",
+    "heilongjiang",
+    "shanghai",
+    "jiangsu",
+    "zhejiang",
+    "anhui",
+    "fujian",
+    "jiangxi",
+    "shandong",
+    "henan",
+    "hubei",
+    "hunan",
+    "guangdong",
+    "guangxi",
+    "hainan",
+    "chongqing",
+    "sichuan",
+    "guizhou",
+    "yunnan",
+    "shaanxi",
+    "gansu",
+    "qinghai",
+    "ningxia",
+    "hong kong",
+    "macau",
+    "macao",
+    "taiwan",
+)
 
 #: Ambiguous words and phrases: they can name a refused thing, but have an innocent sense too.
 #: A name with one is accepted; lint warns with this text.
@@ -409,19 +509,13 @@ AMBIGUOUS: dict[str, str] = {
     "old": "'old' can mean old records or an old person",
     "older": "'older' can mean older records or an older person",
     "senior": "'senior' can mean a senior position or an elderly person",
-    "seniors": "'seniors' usually means elderly people (age)",
     "junior": "'junior' can mean a junior position or a young person",
     "minor": "'minor' can mean a minor offence or a child (age)",
-    "minors": "'minors' usually means children (age)",
     "child": "'child' can mean children's goods or a person's family status",
     "children": "'children' can mean children's goods or a person's family status",
     "kid": "'kid' can mean children's goods or a person's family status",
     "kids": "'kids' can mean children's goods or a person's family status",
     "generation": "'generation' can mean an age group",
-    "pensioner": "'pensioner' describes a person's age and situation",
-    "pensioners": "'pensioners' describes people's age and situation",
-    "retiree": "'retiree' describes a person's age and situation",
-    "retirees": "'retirees' describes people's age and situation",
     "man": "'man' can mean a person's sex",
     "mother": "'mother' can mean a person's sex and family status",
     "mothers": "'mothers' can mean people's sex and family status",
@@ -450,6 +544,24 @@ AMBIGUOUS: dict[str, str] = {
     "patient": "'patient' can mean a medical patient (health)",
     "patients": "'patients' can mean medical patients (health)",
     "maternal": "'maternal' can mean pregnancy (reproductive health)",
+    "minority": "'minority' can mean an ethnic minority",
+    "locals": "'locals' can mean people by where they live (region)",
+    "account age": "the age of accounts is not the person's age",
+    "accounts age": "the age of accounts is not the person's age",
+    "age of accounts": "the age of accounts is not the person's age",
+    "age of account": "the age of an account is not the person's age",
+    "age of credit": "the age of credit is not the person's age",
+    "credit age": "the age of credit is not the person's age",
+    "debt age": "the age of a debt is not the person's age",
+    "loan age": "the age of a loan is not the person's age",
+    "record age": "the age of a record is not the person's age",
+    "vehicle age": "the age of a vehicle is not the person's age",
+    "car age": "the age of a car is not the person's age",
+    **{
+        place: f"'{place}' names a place: a policy may be named after where it runs, but no "
+        "factor or band may depend on where a person lives (region)"
+        for place in PLACES
+    },
 }
 
 #: Short terms that also occur inside ordinary words (``age`` in ``usage``, ``sex`` in
@@ -457,6 +569,10 @@ AMBIGUOUS: dict[str, str] = {
 HIDDEN_TERMS: tuple[str, ...] = ("age", "sex", "birth", "adult", "gender", "dob")
 
 Kind = Literal["special", "attribute"]
+
+#: How much of a name is read (a policy's names have at most 64 characters; longer ones are
+#: refused for their length).
+MAX_NAME = 1000
 
 
 @dataclass(frozen=True, slots=True)
@@ -543,21 +659,35 @@ def _meanings(word: str) -> list[tuple[Kind, str]]:
 
 
 def _is_term(piece: str) -> bool:
-    return bool(_meanings(piece)) or piece in _AMBIGUOUS_GLUED
+    return bool(_meanings(piece))
+
+
+def _keep_whole(piece: str) -> bool:
+    return _is_term(piece) or piece in _AMBIGUOUS_GLUED
 
 
 def _worth_reading(piece: str) -> bool:
+    """True if ``piece`` may hold a vocabulary word, so that it is worth segmenting."""
     return any(term in piece for term in _SEARCHED)
 
 
 @functools.lru_cache(maxsize=65536)
 def read_name(name: str) -> Reading:
-    """Read ``name`` as words and look them up in the vocabulary."""
-    words = tuple(words_of(name, _worth_reading, _is_term))
+    """Read ``name`` as words and look them up in the vocabulary. Only the first
+    :data:`MAX_NAME` characters are read: no name in the catalogues or a policy is longer."""
+    words = tuple(words_of(name[:MAX_NAME], _worth_reading, _is_term, _keep_whole))
     refusals: list[Refusal] = []
     doubts: list[str] = []
     i = 0
     while i < len(words):
+        # Words the segmenter cut apart that glue into a vocabulary word: "faces can" in
+        # "latefacescan" is "facescan".
+        length, meanings = _glued_run(words, i)
+        if meanings:
+            glued = "".join(words[i : i + length])
+            refusals += [Refusal(kind, concept, glued) for kind, concept in meanings]
+            i += length
+            continue
         for length in range(min(_LONGEST, len(words) - i), 0, -1):
             run = words[i : i + length]
             said = " ".join(run)
@@ -578,10 +708,21 @@ def read_name(name: str) -> Reading:
                     f"{words[i]!r}; make sure it does not name {_concept_of(hidden[0])}"
                 )
         i += length
+    text = normalise(name[:MAX_NAME])
     for term, kind, concept in _NON_ASCII_TERMS:
-        if term in name:
+        if term in text:
             refusals.append(Refusal(kind, concept, term))
     return Reading(name, words, tuple(dict.fromkeys(refusals)), tuple(dict.fromkeys(doubts)))
+
+
+def _glued_run(words: tuple[str, ...], i: int) -> tuple[int, list[tuple[Kind, str]]]:
+    """The longest run of 2-4 words from ``i`` that glues into a refused word of at least four
+    letters, as (length, meanings); (1, []) if none does."""
+    for length in range(min(4, len(words) - i), 1, -1):
+        glued = "".join(words[i : i + length])
+        if len(glued) >= 4 and glued.isalpha() and (meanings := _meanings(glued)):
+            return length, meanings
+    return 1, []
 
 
 def _concept_of(term: str) -> str:
@@ -611,8 +752,14 @@ def attribute_message(name: str, what: str) -> str | None:
     found = [r for r in read_name(name).refusals if r.kind == "attribute"]
     if not found:
         return None
+    concepts = list(dict.fromkeys(r.concept for r in found))
+    which = (
+        f"the person attribute {concepts[0]!r}"
+        if len(concepts) == 1
+        else f"the person attributes {', '.join(map(repr, concepts))}"
+    )
     return (
-        f"{what} {name!r} refers to the person attribute {found[0].concept!r}"
+        f"{what} {name!r} refers to {which}"
         f"{_through(name, found[0].word)}: opencredit records and scores conduct only, never a "
         "person's age, sex, region or other attributes (principle 4, docs/policies.md)"
     )
@@ -624,9 +771,9 @@ def special_message(name: str, what: str) -> str | None:
     if not found:
         return None
     return (
-        f"{what} {name!r} is refused: it reveals {found[0].concept}"
-        f"{_through(name, found[0].word)}, special-category data that opencredit never "
-        "records or scores (principle 5, docs/policies.md; GDPR Art. 9)"
+        f"{what} {name!r} is refused{_through(name, found[0].word)}: it reveals "
+        f"{found[0].concept}, special-category data that opencredit never records or scores "
+        "(principle 5, docs/policies.md; GDPR Art. 9)"
     )
 
 

@@ -29,12 +29,15 @@ _REF = re.compile(REF_PATTERN)
 
 
 def normalise_ref(ref: str) -> str:
-    """The ref as filed: surrounding white space removed (idempotent)."""
-    return ref.strip()
+    """The ref as filed: surrounding white space removed (idempotent); exactly as
+    :func:`check_refs` trims a column (Unicode white space, as Arrow defines it)."""
+    return pc.utf8_trim_whitespace(pa.array([ref], pa.string()))[0].as_py()
 
 
 def ref_problem(ref: str, what: str = "ref") -> str | None:
     """Why ``ref`` (already trimmed) cannot be a ref, or None if it can."""
+    if not ref:
+        return f"is empty; a {what} identifies the record"
     for pos, char in enumerate(ref):
         if unicodedata.category(char) in ("Cc", "Cf", "Zl", "Zp"):
             return (

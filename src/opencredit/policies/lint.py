@@ -1,14 +1,16 @@
 """The policy linter: what stops a policy loading, and what it would do to people.
 
-Errors are everything :func:`~opencredit.policies.model.parse_policy` refuses, plus any
-reference to a person attribute (age, sex, region...) anywhere in the document's identifiers
-(docs/principles.md, principle 4). The raw TOML is scanned before validation so that every
-refused name is reported at once, not only the first one validation stops at.
+Errors are exactly what :func:`~opencredit.policies.model.parse_policy` refuses: both use the
+same checks (:mod:`opencredit.catalog`: the catalogues of kinds, categories and purposes, and
+the refused names of :mod:`opencredit.catalog.special`). The raw TOML is also scanned before
+validation so that every refused name is reported at once, keys included, not only the first
+one validation stops at.
 
 Warnings and notes are about a policy that loads but may harm: negative points that never
 fade, cross-context social scoring (EU AI Act Art. 5(1)(c)), records counted twice, factors that
-cannot move a score. Notes are information a reader should have, not a fault: a negative
-factor without a half-life that still ends when its records' retention period does.
+cannot move a score, names with an ambiguous word (``adult_education``). Notes are information a
+reader should have, not a fault: a negative factor without a half-life that still ends when its
+records' retention period does; high-risk purposes (EU AI Act Annex III).
 See docs/policies.md ("What lint checks").
 """
 
@@ -26,7 +28,15 @@ from pydantic import BaseModel, ValidationError
 from rich.console import Console
 from rich.text import Text
 
-from opencredit.catalog import Domain, check_category, get_kind, person_attribute_in, refuse_special
+from opencredit.catalog import (
+    PURPOSES,
+    Domain,
+    check_category,
+    check_purpose,
+    get_kind,
+    name_doubts,
+    name_refusals,
+)
 from opencredit.errors import PolicyError, RefusedData, UnknownName
 from opencredit.policies.model import Band, Factor, Policy, parse_policy
 
@@ -77,24 +87,12 @@ class LintReport:
         return [f for f in self.findings if f.severity is severity]
 
 
-#: Free-text fields: prose may mention anything; only identifiers are checked for names.
+#: Free-text fields: prose may mention anything; only identifiers are checked for names. A
+#: band's ``name`` is a label put on people, so it is checked; the policy's is prose.
 PROSE_FIELDS = frozenset({"name", "description", "reason", "provider"})
 
-#: The area of life a purpose belongs to (None: a context outside all six domains). A policy
-#: read for a purpose outside the domains its records come from scores people in a context
-#: unrelated to the one the data was collected in. Purposes not listed here are not judged.
-PURPOSE_CONTEXTS: dict[str, Domain | None] = {
-    "lending": Domain.FINANCE,
-    "credit_card": Domain.FINANCE,
-    "rental_deposit": Domain.FINANCE,
-    "motor_insurance": Domain.TRAFFIC,
-    "employment_screening": Domain.EMPLOYMENT,
-    "civil_service_promotion": Domain.EMPLOYMENT,
-    "school_admission": Domain.EDUCATION,
-    "travel_booking": Domain.COMMERCE,
-    "dating_profile": None,
-    "public_services": None,
-}
+#: Fields whose value is not a name: the owner's organisation code is validated as one.
+CODE_FIELDS = frozenset({"owner"})
 
 _ART_5 = (
     "The EU AI Act (Regulation (EU) 2024/1689) Art. 5(1)(c) prohibits social scoring that "
@@ -130,7 +128,7 @@ def lint_policy_text(text: str, source: str = "<policy>") -> LintReport:
     except PolicyError as exc:
         findings += _validation_errors(exc, data, findings)
         return LintReport(source, findings)
-    return LintReport(source, findings + _advice(policy), policy)
+    return LintReport(source, findings + _advice(policy, data), policy)
 
 
 # --- errors -----------------------------------------------------------------------------------
@@ -138,12 +136,17 @@ def lint_policy_text(text: str, source: str = "<policy>") -> LintReport:
 
 def _identifiers(node: Any, path: str, role: str) -> Iterator[tuple[str, str, str]]:
     """Every key and non-prose string in a TOML document, as (field path, role, name); the
-    role is ``field`` for a key, else the key the string is the value of."""
+    role is ``field`` for a key, else the key the string is the value of (``name`` under
+    ``bands`` is ``band name``)."""
     if isinstance(node, dict):
         for key, value in node.items():
             here = f"{path}.{key}" if path else key
             yield here, "field", key
-            if not (key in PROSE_FIELDS and isinstance(value, str)):
+            if key in CODE_FIELDS and isinstance(value, str):
+                continue
+            if key == "name" and path.startswith("bands."):
+                yield from _identifiers(value, here, "band name")
+            elif not (key in PROSE_FIELDS and isinstance(value, str)):
                 yield from _identifiers(value, here, key)
     elif isinstance(node, list):
         for index, item in enumerate(node):
@@ -169,31 +172,40 @@ _ROLES = {
     "categories": "purchase category",
     "purposes": "purpose",
     "id": "id",
+    "band name": "band name",
 }
+
+#: Roles whose names must be in a catalogue, with the check that says so.
+_CATALOGUES = {"kinds": get_kind, "categories": check_category, "purposes": check_purpose}
 
 
 def _refusals(role: str, name: str) -> list[str]:
     """Why ``name`` (a key, kind, category, purpose...) may not appear in a policy: a person
     attribute (principle 4), special-category data (principle 5; both for ``sex``), or for a
-    kind or category, not being in the catalog."""
+    kind, category or purpose, not being in its catalogue (or, for a purpose, being
+    punitive)."""
     what = _ROLES.get(role, f"value of {role}")
-    found = []
-    attribute = person_attribute_in(name)
-    if attribute is not None:
-        found.append(
-            f"{what} {name!r} refers to the person attribute {attribute!r}: policies score "
-            "conduct records only, never a person's age, sex, region or other attributes "
-            "(docs/principles.md, principle 4)"
-        )
-    try:
-        refuse_special(name, what)
-        if not found and role == "kinds":
-            get_kind(name)
-        elif not found and role == "categories":
-            check_category(name)
-    except (RefusedData, UnknownName) as exc:
-        found.append(str(exc))
+    found = name_refusals(name, what)
+    check = _CATALOGUES.get(role)
+    if not found and check is not None:
+        try:
+            check(name)
+        except (RefusedData, UnknownName) as exc:
+            found.append(str(exc))
     return found
+
+
+def _doubts(data: dict) -> list[Finding]:
+    """A warning for each name accepted with a doubt: an ambiguous word (``adult``,
+    ``birthday``), a refused term inside another word (``age`` in ``usage``). Names in a
+    catalogue were vetted there and keys are fixed by the language, so only ids and band names
+    are judged."""
+    return [
+        Finding(Severity.WARNING, path, doubt)
+        for path, role, name in _identifiers(data, "", "")
+        if role in ("id", "band name")
+        for doubt in name_doubts(name, _ROLES[role])
+    ]
 
 
 def _validation_errors(exc: PolicyError, data: dict, found: list[Finding]) -> list[Finding]:
@@ -212,7 +224,11 @@ def _validation_errors(exc: PolicyError, data: dict, found: list[Finding]) -> li
         message = err["msg"].removeprefix("Value error, ")
         if err["type"] == "extra_forbidden":
             message = _unknown_field(err["loc"])
-        elif message in messages or (err["type"] == "value_error" and path in paths):
+        elif (
+            message in messages
+            or (err["type"] == "value_error" and path in paths)
+            or any(part in messages for part in message.split("; "))
+        ):
             continue  # the same refusal, already reported by the scan (for every name)
         out.append(Finding(Severity.ERROR, path, message))
     return out
@@ -229,13 +245,14 @@ def _unknown_field(loc: tuple) -> str:
 # --- warnings and notes -----------------------------------------------------------------------
 
 
-def _advice(policy: Policy) -> list[Finding]:
+def _advice(policy: Policy, data: dict) -> list[Finding]:
     """Warnings, then notes, about a policy that loads."""
-    found = []
+    found = _doubts(data)
     for factor in policy.factors:
         found += _factor_advice(factor, f"factors.{factor.id}")
     found += _overlaps(policy)
     found += _cross_context(policy)
+    found += _high_risk(policy)
     return sorted(found, key=lambda f: f.severity is Severity.NOTE)
 
 
@@ -306,8 +323,8 @@ def _no_fading(factor: Factor, path: str) -> Finding:
             path,
             f"negative points that never fade and never expire: {', '.join(forever)} records "
             "are kept without limit and the factor has no half_life_days or window_days, so "
-            "one mistake costs the same for life (docs/principles.md, principle 3: old negative "
-            "records expire). Add half_life_days or window_days.",
+            "one mistake costs the same for life (opencredit promises that old negative records "
+            "expire). Add half_life_days or window_days.",
         )
     spans = []
     for kind in kinds:
@@ -358,9 +375,7 @@ def _cross_context(policy: Policy) -> list[Finding]:
     for factor in policy.factors:
         for domain in dict.fromkeys(get_kind(k).domain for k in factor.kinds):
             by_domain.setdefault(domain, []).append(factor.id)
-    unrelated = [
-        p for p in policy.purposes if p in PURPOSE_CONTEXTS and PURPOSE_CONTEXTS[p] not in by_domain
-    ]
+    unrelated = [p for p in policy.purposes if PURPOSES[p].domain not in by_domain]
     if len(by_domain) < 2 and not unrelated:
         return []
     parts = []
@@ -377,6 +392,25 @@ def _cross_context(policy: Policy) -> list[Finding]:
             Severity.WARNING,
             "factors" if len(by_domain) > 1 else "purposes",
             f"cross-context social scoring: the policy {' and '.join(parts)}. {_ART_5}",
+        )
+    ]
+
+
+def _high_risk(policy: Policy) -> list[Finding]:
+    """A note naming the purposes the EU AI Act lists as high-risk uses (Annex III)."""
+    risky = [PURPOSES[p] for p in policy.purposes if PURPOSES[p].high_risk]
+    if not risky:
+        return []
+    uses = "; ".join(f"{p.id}: {p.annex_iii_text}" for p in risky)
+    return [
+        Finding(
+            Severity.NOTE,
+            "purposes",
+            f"high-risk uses under the EU AI Act (Regulation (EU) 2024/1689, Art. 6(2) and "
+            f"Annex III): {uses}. Whoever decides with the score must meet the high-risk "
+            "obligations: human oversight, logging, information to the person (Art. 26), and a "
+            "fundamental rights impact assessment for credit scoring, life and health insurance "
+            "pricing and public bodies (Art. 27).",
         )
     ]
 

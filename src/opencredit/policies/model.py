@@ -30,6 +30,7 @@ from pydantic import (
 )
 
 from opencredit.catalog import check_category, check_purpose, get_kind, name_refusals, refuse_name
+from opencredit.catalog.names import mixes_scripts
 from opencredit.errors import PolicyError, UnknownName
 
 #: The largest magnitude of any number in a policy. Every number must be finite (NaN or
@@ -53,10 +54,23 @@ def _refused(what: str) -> AfterValidator:
     return AfterValidator(check)
 
 
+def _one_script(name: str) -> str:
+    if mixes_scripts(name):
+        raise ValueError(
+            f"band name {name!r} mixes Latin letters with letters of another script in one "
+            "word, as disguised names do; write each word in one script"
+        )
+    return name
+
+
 Name = Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9_\-]*$", max_length=64)]
+#: A kind, category or purpose: checked against its catalogue, whose names are all short.
+Label = Annotated[str, Field(min_length=1, max_length=64)]
 PolicyId = Annotated[Name, _refused("id")]
 FactorId = Annotated[Name, _refused("id")]
-BandName = Annotated[str, Field(min_length=1, max_length=64), _refused("band name")]
+BandName = Annotated[
+    str, Field(min_length=1, max_length=64), AfterValidator(_one_script), _refused("band name")
+]
 
 
 class _Strict(BaseModel):
@@ -76,8 +90,8 @@ class Factor(_Strict):
     """One published scoring rule."""
 
     id: FactorId
-    kinds: list[str] = Field(min_length=1)
-    categories: list[str] = Field(default_factory=list)
+    kinds: list[Label] = Field(min_length=1)
+    categories: list[Label] = Field(default_factory=list)
     per_record: Number = 0.0
     per_unit: Number = 0.0
     half_life_days: Number | None = Field(default=None, gt=0)
@@ -115,11 +129,16 @@ class Factor(_Strict):
         return self.half_life_days is not None
 
 
+#: The largest version number: a key (an id of at most 64 characters, ``@``, the version) fits
+#: the access tables' 80 characters (:func:`opencredit.access.validate.policy_key`).
+MAX_VERSION = 999_999_999
+
+
 class Policy(_Strict):
     """A published, versioned scoring policy."""
 
     id: PolicyId
-    version: int = Field(ge=1, le=2**31 - 1)
+    version: int = Field(ge=1)
     name: str
     provider: str = ""
     owner: str | None = Field(
@@ -130,7 +149,7 @@ class Policy(_Strict):
     description: str = ""
     range: tuple[Bound, Bound]
     base: Number
-    purposes: list[str] = Field(min_length=1)
+    purposes: list[Label] = Field(min_length=1)
     bands: list[Band] = Field(min_length=1)
     factors: list[Factor] = Field(min_length=1)
 
@@ -153,6 +172,16 @@ class Policy(_Strict):
         for purpose in purposes:
             check_purpose(purpose)
         return purposes
+
+    @field_validator("version")
+    @classmethod
+    def _version_fits_a_key(cls, version: int) -> int:
+        if version > MAX_VERSION:
+            raise ValueError(
+                f"version {version} is too large; versions go up to {MAX_VERSION:,} (a key "
+                "id@version is kept in 80 characters)"
+            )
+        return version
 
     @field_validator("owner")
     @classmethod
