@@ -265,32 +265,33 @@ class Workspace:
         """Run a filing with the hook that keeps factor state current, then the columnar
         copy. If a policy was installed meanwhile by another process (``PoliciesChanged``:
         nothing was written), the policies are read again and the rows filed again."""
+        from opencredit.ledger.spill import RecordSpill
+
         attempt = 1
         while True:
-            appended: list[pa.Table] = []
+            spill = RecordSpill()  # committed with its terms, or not at all
             make = self.engine().maker()
 
             def terms(
-                records: pa.Table, make: TermMaker = make, appended: list = appended
+                records: pa.Table, make: TermMaker = make, spill: RecordSpill = spill
             ) -> dict[str, pa.Table]:
                 made = make(records)
-                # committed with its terms, or not at all; a filing of many chunks is read
-                # back from the store afterwards (batch by batch), not held here
-                appended.append(records if not appended else None)
+                spill.add(records)
                 return made
 
             try:
                 report = run(terms)
+                if report.receipt is not None:
+                    for batch in spill.batches():
+                        self._keep_copy(lambda copy, b=batch: copy.append(b, self.store))
             except PoliciesChanged:
                 self._policies = None
                 if attempt == _FILING_ATTEMPTS:
                     raise
                 attempt += 1
                 continue
-            if report.receipt is not None and len(appended) == 1:
-                self._keep_copy(lambda copy, r=appended[0]: copy.append(r, self.store))
-            elif report.receipt is not None:
-                self._keep_copy(lambda copy: copy.sync(self.store))
+            finally:
+                spill.close()
             return report
 
     # the columnar copy -------------------------------------------------------------------------
