@@ -301,3 +301,18 @@ def test_postgres_files_a_file_in_chunks_all_or_nothing(pg_url, pg_schema, tmp_p
         assert len(store.term_rows(POLICY, PERSONS[0])) == 12
     finally:
         store.close()
+
+
+def test_a_report_lists_the_first_errors_and_counts_them_all(template, tmp_path, monkeypatch):
+    monkeypatch.setattr(ingest_module, "MAX_LISTED_ERRORS", 3)
+    rows = [row(f"B{i}", kind="nope" if i % 2 else "speeding") for i in range(20)]
+    store = copy_of(template, tmp_path)
+    path = write(tmp_path, "csv", rows)
+    report = ingest_file(store, path, ORG, today=TODAY, terms=terms, chunk_rows=4, chunk_bytes=200)
+    assert [e.line for e in report.errors] == [line_of("csv", i) for i in (1, 3, 5)]
+    assert (report.errors_found, report.bad_rows) == (10, 10)
+    assert report.rejected_whole and store.count_records() == len(EARLIER)
+    report = ingest_file(
+        store, path, ORG, partial=True, today=TODAY, terms=terms, chunk_rows=4, chunk_bytes=200
+    )
+    assert report.receipt is not None and (report.accepted, report.receipt.rejected) == (10, 10)

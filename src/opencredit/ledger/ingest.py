@@ -55,11 +55,21 @@ class IngestReport:
     duplicates: int = 0
     receipt: BatchReceipt | None = None
     line_word: str = "line"
+    #: Exact counts when ``errors`` lists only the first :data:`MAX_LISTED_ERRORS`.
+    error_count: int | None = None
+    bad_row_count: int | None = None
 
     @property
     def bad_rows(self) -> int:
         """How many distinct rows have at least one error."""
+        if self.bad_row_count is not None:
+            return self.bad_row_count
         return len({e.line for e in self.errors})
+
+    @property
+    def errors_found(self) -> int:
+        """How many errors there are (``errors`` may list only the first of them)."""
+        return self.error_count if self.error_count is not None else len(self.errors)
 
     @property
     def accepted(self) -> int:
@@ -174,6 +184,11 @@ def file_chunks(
         return report
 
 
+#: Errors a report lists (in line order); beyond them it counts. A file of tens of millions
+#: of bad rows is reported in bounded memory: its counts are exact.
+MAX_LISTED_ERRORS = 100_000
+
+
 class _Rejected(Exception):
     """A file with a bad row, not filed in part: its transaction is rolled back."""
 
@@ -224,27 +239,39 @@ class _Filing:
         ledger = _Before(self.store, first)
         report = self.report
         unresolved: list[tuple[RowError, str]] = []
+        errors_found = bad_rows = unfileable_errors = unfileable_rows = 0
         for raw in self.chunks():
             report.rows += raw.table.num_rows + len(raw.errors)
             checked = _Validator(
                 ledger, raw, self.org, self.domains, self.today, self.partial, self.refs
             ).run()
-            unresolved += checked.unresolved
             self.checked |= any(not _unfileable(e) for e in checked.errors)
             errors = raw.errors + checked.errors
             errors.sort(key=lambda e: (e.line, e.field))
-            report.errors.extend(errors)
+            errors_found += len(errors)
+            bad_rows += len({e.line for e in errors})
+            unfileable = [e for e in checked.errors if _unfileable(e)]
+            unfileable_errors += len(unfileable)
+            unfileable_rows += len(unfileable)  # one per row, on rows with no other error
+            room = MAX_LISTED_ERRORS - len(report.errors)
+            if room > 0:
+                listed = set(map(id, errors[:room]))
+                unresolved += [(e, ref) for e, ref in checked.unresolved if id(e) in listed]
+                report.errors.extend(errors[:room])
             report.duplicates += int(checked.duplicate.sum())
-            if report.errors and not self.partial:
+            if errors_found and not self.partial:
                 continue  # refused: checked to the end for the report, nothing written
             keep = ~(checked.bad | checked.duplicate)
             if keep.any():
                 yield checked.table.filter(pa.array(keep))
         self._resolve(unresolved)
-        if report.errors and not self.partial:
-            if self.checked:
-                # as for a single chunk: the registry is asked only of an otherwise good file
-                report.errors = [e for e in report.errors if not _unfileable(e)]
+        if errors_found and not self.partial and self.checked:
+            # as for a single chunk: the registry is asked only of an otherwise good file
+            report.errors = [e for e in report.errors if not _unfileable(e)]
+            errors_found -= unfileable_errors
+            bad_rows -= unfileable_rows
+        report.error_count, report.bad_row_count = errors_found, bad_rows
+        if errors_found and not self.partial:
             raise _Rejected
 
     def _resolve(self, unresolved: list[tuple[RowError, str]]) -> None:
