@@ -14,6 +14,7 @@ docs/ledger.md.
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 import math
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
@@ -163,11 +164,27 @@ def file_chunks(
     attempt = 1
     while True:
         report = IngestReport(source, code, 0, line_word=line_word)
-        filing = _Filing(store, chunks, code, organisation.domains, today, partial, report)
+        raws = iter(chunks())
+        head = list(itertools.islice(raws, 2))
+        filing = _Filing(
+            store,
+            lambda head=head, raws=raws: itertools.chain(head, raws),
+            code,
+            organisation.domains,
+            today,
+            partial,
+            report,
+        )
         try:
-            report.receipt = store.append_stream(
-                code, source, filing.rows, filing.counts, terms=terms
-            )
+            if len(head) < 2:
+                # One chunk (an upload, a small file): checked before the write transaction,
+                # so concurrent writers check theirs meanwhile; a ref filed in between is
+                # caught by the unique keys (ConcurrentFiling) and the batch checked again.
+                report.receipt = filing.append_one(terms)
+            else:
+                report.receipt = store.append_stream(
+                    code, source, filing.rows, filing.counts, terms=terms
+                )
         except _Rejected:
             report.receipt = None
         except ConcurrentFiling:
@@ -187,6 +204,11 @@ def file_chunks(
 #: Errors a report lists (in line order); beyond them it counts. A file of tens of millions
 #: of bad rows is reported in bounded memory: its counts are exact.
 MAX_LISTED_ERRORS = 100_000
+
+
+#: The first sequence number of a file checked before its transaction: none of its records
+#: is in the ledger yet.
+_NONE_YET = 2**63 - 1
 
 
 class _Rejected(Exception):
@@ -273,6 +295,17 @@ class _Filing:
         report.error_count, report.bad_row_count = errors_found, bad_rows
         if errors_found and not self.partial:
             raise _Rejected
+
+    def append_one(self, terms: TermMaker | None) -> BatchReceipt | None:
+        """Check a file of one chunk outside any transaction, then append it with
+        :meth:`Store.append`; None if there is nothing to write."""
+        tables = list(self.rows(_NONE_YET))
+        if not tables:
+            return None
+        duplicates, rejected = self.counts()
+        return self.store.append(
+            self.org, self.report.source, tables[0], duplicates, rejected, terms=terms
+        )
 
     def _resolve(self, unresolved: list[tuple[RowError, str]]) -> None:
         """A correction naming a ref that a later line of the file uses is told so, as one
