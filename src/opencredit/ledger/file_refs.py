@@ -14,7 +14,7 @@ import sqlite3
 from collections.abc import Iterable
 
 #: Page cache of the index, in KiB (negative: SQLite's convention for a size).
-_CACHE_KIB = 64 << 10
+_CACHE_KIB = 16 << 10
 
 
 class FileRefs:

@@ -16,7 +16,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 #: Records read back at a time.
-READ_ROWS = 200_000
+READ_ROWS = 100_000
 
 
 class RecordSpill:

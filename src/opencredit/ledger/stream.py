@@ -34,10 +34,10 @@ from opencredit.ledger.files import (
 
 #: Rows validated and written at a time: large enough that per-chunk costs (a few queries)
 #: vanish, small enough that a chunk's Arrow columns and masks stay within tens of megabytes.
-CHUNK_ROWS = 200_000
+CHUNK_ROWS = 100_000
 #: Bytes of a text file read at a time (about CHUNK_ROWS records of ~80 bytes); a chunk
 #: always ends at a line break.
-CHUNK_BYTES = 16 << 20
+CHUNK_BYTES = 8 << 20
 
 
 def read_chunks(
