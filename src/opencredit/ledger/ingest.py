@@ -1,4 +1,10 @@
-"""Filing records: validate every row of a provider's file, then append in one transaction.
+"""Filing records: validate every row of a provider's file and append it in one transaction.
+
+A file is read, checked and written a chunk at a time (:mod:`.stream`), all chunks in one
+store transaction (:meth:`Store.append_stream`), so a file of any size is filed in bounded
+memory and all or nothing; a file of one chunk is checked first and appended with
+:meth:`Store.append`. The outcome does not depend on the chunk size (docs/ledger.md, "Filing
+a large file").
 
 By default a file with any bad row is rejected whole and nothing is written; with
 ``partial=True`` the good rows go in and the bad ones are reported. Either way the report
