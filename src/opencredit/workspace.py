@@ -245,39 +245,53 @@ class Workspace:
         return org
 
     def ingest(self, path: str | Path, provider: str, *, partial: bool = False) -> IngestReport:
-        """File a provider's records; factor state is updated in the same transaction."""
-        from opencredit.ledger.files import read_rows
+        """File a provider's records, read and written a chunk at a time in one transaction;
+        factor state is updated in the same transaction."""
+        from opencredit.ledger.ingest import ingest_file
 
-        return self.ingest_rows(read_rows(path), provider, partial=partial)
+        return self._file(
+            lambda terms: ingest_file(self.store, path, provider, partial=partial, terms=terms)
+        )
 
     def ingest_rows(self, raw: RawRows, provider: str, *, partial: bool = False) -> IngestReport:
-        """File rows already read (from an HTTP body, say) exactly as a file's rows. If a
-        policy was installed meanwhile by another process (``PoliciesChanged``: nothing was
-        written), the policies are read again and the rows filed again."""
+        """File rows already read (from an HTTP body, say) exactly as a file's rows."""
         from opencredit.ledger.ingest import ingest_rows
+
+        return self._file(
+            lambda terms: ingest_rows(self.store, raw, provider, partial=partial, terms=terms)
+        )
+
+    def _file(self, run: Callable[[TermMaker], IngestReport]) -> IngestReport:
+        """Run a filing with the hook that keeps factor state current, then the columnar
+        copy. If a policy was installed meanwhile by another process (``PoliciesChanged``:
+        nothing was written), the policies are read again and the rows filed again."""
+        from opencredit.ledger.spill import RecordSpill
 
         attempt = 1
         while True:
-            appended: list[pa.Table] = []
+            spill = RecordSpill()  # committed with its terms, or not at all
             make = self.engine().maker()
 
             def terms(
-                records: pa.Table, make: TermMaker = make, appended: list = appended
+                records: pa.Table, make: TermMaker = make, spill: RecordSpill = spill
             ) -> dict[str, pa.Table]:
                 made = make(records)
-                appended.append(records)  # committed with its terms, or not at all
+                spill.add(records)
                 return made
 
             try:
-                report = ingest_rows(self.store, raw, provider, partial=partial, terms=terms)
+                report = run(terms)
+                if report.receipt is not None:
+                    for batch in spill.batches():
+                        self._keep_copy(lambda copy, b=batch: copy.append(b, self.store))
             except PoliciesChanged:
                 self._policies = None
                 if attempt == _FILING_ATTEMPTS:
                     raise
                 attempt += 1
                 continue
-            for records in appended:
-                self._keep_copy(lambda copy, r=records: copy.append(r, self.store))
+            finally:
+                spill.close()
             return report
 
     # the columnar copy -------------------------------------------------------------------------

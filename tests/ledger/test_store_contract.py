@@ -256,6 +256,35 @@ class TestAppend:
         receipt = ready.append(ORG, "d.csv", rows((P[0], "speeding", 5, 30.0, "c1")), terms=terms)
         assert (receipt.first_seq, receipt.last_seq) == (3, 3)
 
+    def test_a_stream_of_chunks_is_one_batch_or_nothing(self, ready):
+        filed(ready, 1)
+        chunks = [[(P[0], "speeding", i, 1.0, f"s{c}-{i}") for i in range(c + 1)] for c in range(3)]
+        firsts: list[int] = []
+
+        def stream(first: int):
+            firsts.append(first)
+            yield from (rows(*c) for c in chunks)
+
+        def failing(first: int):
+            yield rows(*chunks[0])
+            raise RuntimeError("the file went bad half way")
+
+        with pytest.raises(RuntimeError, match="half way"):
+            ready.append_stream(ORG, "bad.csv", failing, lambda: (0, 0), terms=terms)
+        assert ready.count_records() == 1 and ready.existing_refs(ORG, ["s0-0"]) == {}
+        assert (
+            ready.append_stream(ORG, "none.csv", lambda first: iter([rows()]), lambda: (5, 0))
+            is None
+        )
+        receipt = ready.append_stream(ORG, "s.csv", stream, lambda: (4, 2), terms=terms)
+        assert firsts == [2] and (receipt.first_seq, receipt.last_seq) == (2, 7)
+        assert (receipt.accepted, receipt.duplicates, receipt.rejected) == (6, 4, 2)
+        assert ledger(ready).column("seq").to_pylist() == list(range(1, 8))
+        assert len(ready.terms_for(POLICY, P[0])) == 7
+        assert ready.append(ORG, "next.csv", rows((P[1], "speeding", 1, 1.0, "n"))).batch == (
+            receipt.batch + 1
+        )
+
     def test_broken_references_are_refused_and_write_nothing(self, ready):
         filed(ready, 2)
         stranger = make_resident_id("310101", dt.date(2000, 1, 1), 1)

@@ -154,6 +154,10 @@ def ingest_report(report: IngestReport, console: Console, report_dir: Path | Non
             f"... and {len(report.errors) - MAX_ERRORS_SHOWN:,} more; all "
             f"{len(report.errors):,} in {path}"
         )
+    if report.errors_found > len(report.errors):
+        console.print(
+            f"{report.errors_found:,} errors in all; the first {len(report.errors):,} are listed"
+        )
 
 
 def distribution(policy: Policy, scores: pa.Table, bins: int = 12, width: int = 40) -> Group:

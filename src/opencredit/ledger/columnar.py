@@ -67,6 +67,8 @@ MAX_DELTAS = 16
 MAX_RUNS = 8
 #: A filing this large is sorted before it is written: a sorted segment at once.
 SORT_AT_FILING = 1 << 16
+#: Records read from the store at a time when the copy catches up (bounded memory).
+CATCH_UP_ROWS = 100_000
 _ROW_GROUP = 1 << 20
 
 _thread_locks: dict[Path, threading.Lock] = {}
@@ -181,7 +183,8 @@ class ColumnarCopy:
             manifest = None  # a copy of another ledger (or of a store restored from backup)
         if manifest is None:
             manifest = Manifest()
-        for batch in store.export_records(after=manifest.last_seq):
+        # in bounded batches: a catch-up after a large filing reads millions of records
+        for batch in store.export_records(after=manifest.last_seq, batch_rows=CATCH_UP_ROWS):
             self._write_delta(manifest, pa.Table.from_batches([batch]))
         self._compact_if_due(manifest)  # once: after each batch would sort n^2 / batch rows
         if manifest.persons != store.count_persons():

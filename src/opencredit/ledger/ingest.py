@@ -1,4 +1,10 @@
-"""Filing records: validate every row of a provider's file, then append in one transaction.
+"""Filing records: validate every row of a provider's file and append it in one transaction.
+
+A file is read, checked and written a chunk at a time (:mod:`.stream`), all chunks in one
+store transaction (:meth:`Store.append_stream`), so a file of any size is filed in bounded
+memory and all or nothing; a file of one chunk is checked first and appended with
+:meth:`Store.append`. The outcome does not depend on the chunk size (docs/ledger.md, "Filing
+a large file").
 
 By default a file with any bad row is rejected whole and nothing is written; with
 ``partial=True`` the good rows go in and the bad ones are reported. Either way the report
@@ -14,8 +20,9 @@ docs/ledger.md.
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -26,10 +33,12 @@ import pyarrow.compute as pc
 from opencredit.catalog import KINDS, PURCHASE_CATEGORIES, check_category, get_kind
 from opencredit.clock import today as clock_today
 from opencredit.errors import ConcurrentFiling, OpenCreditError
-from opencredit.ledger.files import RawRows, RowError, read_rows
+from opencredit.ledger.file_refs import FileRefs
+from opencredit.ledger.files import RawRows, RowError, file_format
 from opencredit.ledger.records import Action, Record
 from opencredit.ledger.refs import check_refs
 from opencredit.ledger.store import BatchReceipt, Store, TermMaker
+from opencredit.ledger.stream import chunks_of, read_chunks
 from opencredit.ledger.values import reads_back, to_float
 from opencredit.registry import parse_org_code, parse_resident_id
 from opencredit.registry.resident_id import valid_mask
@@ -52,11 +61,21 @@ class IngestReport:
     duplicates: int = 0
     receipt: BatchReceipt | None = None
     line_word: str = "line"
+    #: Exact counts when ``errors`` lists only the first :data:`MAX_LISTED_ERRORS`.
+    error_count: int | None = None
+    bad_row_count: int | None = None
 
     @property
     def bad_rows(self) -> int:
         """How many distinct rows have at least one error."""
+        if self.bad_row_count is not None:
+            return self.bad_row_count
         return len({e.line for e in self.errors})
+
+    @property
+    def errors_found(self) -> int:
+        """How many errors there are (``errors`` may list only the first of them)."""
+        return self.error_count if self.error_count is not None else len(self.errors)
 
     @property
     def accepted(self) -> int:
@@ -82,9 +101,22 @@ def ingest_file(
     partial: bool = False,
     today: dt.date | None = None,
     terms: TermMaker | None = None,
+    chunk_rows: int | None = None,
+    chunk_bytes: int | None = None,
 ) -> IngestReport:
-    """Validate and file the records in ``path`` for organisation ``org``."""
-    return ingest_rows(store, read_rows(path), org, partial=partial, today=today, terms=terms)
+    """Validate and file the records in ``path`` for organisation ``org``: read, checked and
+    written a chunk at a time (:mod:`.stream`), in one transaction."""
+    line_word = "row" if file_format(str(path)) == "parquet" else "line"
+    return file_chunks(
+        store,
+        lambda: read_chunks(path, chunk_rows, chunk_bytes),
+        org,
+        str(path),
+        line_word,
+        partial=partial,
+        today=today,
+        terms=terms,
+    )
 
 
 def ingest_rows(
@@ -95,44 +127,71 @@ def ingest_rows(
     partial: bool = False,
     today: dt.date | None = None,
     terms: TermMaker | None = None,
+    chunk_rows: int | None = None,
 ) -> IngestReport:
     """Validate and file rows already read (see :func:`opencredit.ledger.files.read_rows`)."""
+    return file_chunks(
+        store,
+        lambda: chunks_of(raw, chunk_rows),
+        org,
+        raw.source,
+        raw.line_word,
+        partial=partial,
+        today=today,
+        terms=terms,
+    )
+
+
+def file_chunks(
+    store: Store,
+    chunks: Callable[[], Iterable[RawRows]],
+    org: str,
+    source: str,
+    line_word: str,
+    *,
+    partial: bool = False,
+    today: dt.date | None = None,
+    terms: TermMaker | None = None,
+) -> IngestReport:
+    """Validate and file a file's rows, chunk after chunk (``chunks()`` yields them in line
+    order), as ONE batch in ONE store transaction: a file refused, or a process killed half
+    way, leaves nothing. Each chunk is checked against the ledger as it was before the file
+    and against every ref the file used before it (:class:`FileRefs`), so the outcome and
+    the report are the same whatever the chunk size."""
     code = parse_org_code(org).value
     organisation = store.organisation(code)
     if organisation is None:
         raise ProviderError(
-            f"{raw.source}: organisation {code} is not registered as a data "
+            f"{source}: organisation {code} is not registered as a data "
             "provider; expected a provider registered (and licensed) first"
         )
     today = today or clock_today()
     attempt = 1
     while True:
-        report = IngestReport(
-            raw.source,
+        report = IngestReport(source, code, 0, line_word=line_word)
+        raws = iter(chunks())
+        head = list(itertools.islice(raws, 2))
+        filing = _Filing(
+            store,
+            lambda head=head, raws=raws: itertools.chain(head, raws),
             code,
-            raw.table.num_rows + len(raw.errors),
-            errors=list(raw.errors),
-            line_word=raw.line_word,
+            organisation.domains,
+            today,
+            partial,
+            report,
         )
-        checked = _Validator(store, raw, code, organisation.domains, today, partial).run()
-        report.errors.extend(checked.errors)
-        report.errors.sort(key=lambda e: (e.line, e.field))
-        report.duplicates = int(checked.duplicate.sum())
-        if report.errors and not partial:
-            return report
-        keep = ~(checked.bad | checked.duplicate)
-        if not keep.any():
-            return report  # nothing to write: no batch, empty or not
-        rows = checked.table.filter(pa.array(keep))
         try:
-            report.receipt = store.append(
-                code,
-                raw.source,
-                rows,
-                duplicates=report.duplicates,
-                rejected=report.bad_rows,
-                terms=terms,
-            )
+            if len(head) < 2:
+                # One chunk (an upload, a small file): checked before the write transaction,
+                # so concurrent writers check theirs meanwhile; a ref filed in between is
+                # caught by the unique keys (ConcurrentFiling) and the batch checked again.
+                report.receipt = filing.append_one(terms)
+            else:
+                report.receipt = store.append_stream(
+                    code, source, filing.rows, filing.counts, terms=terms
+                )
+        except _Rejected:
+            report.receipt = None
         except ConcurrentFiling:
             # Another batch filed some of these refs (or corrected the same record) after they
             # were checked, and nothing of this one was written: check again, so that the
@@ -142,7 +201,146 @@ def ingest_rows(
                 raise
             attempt += 1
             continue
+        finally:
+            filing.close()
         return report
+
+
+#: Errors a report lists (in line order); beyond them it counts. A file of tens of millions
+#: of bad rows is reported in bounded memory: its counts are exact.
+MAX_LISTED_ERRORS = 100_000
+
+
+#: The first sequence number of a file checked before its transaction: none of its records
+#: is in the ledger yet.
+_NONE_YET = 2**63 - 1
+
+
+class _Rejected(Exception):
+    """A file with a bad row, not filed in part: its transaction is rolled back."""
+
+
+class _Before:
+    """The ledger as it was before the file being filed: the file's own records, written in
+    its still open transaction from ``first`` on, are not in it."""
+
+    def __init__(self, store: Store, first: int) -> None:
+        self.store, self.first = store, first
+
+    def existing_refs(self, org: str, refs: Iterable[str]) -> dict[str, Record]:
+        """As :meth:`Store.existing_refs`, before the file."""
+        found = self.store.existing_refs(org, refs)
+        return {ref: r for ref, r in found.items() if r.seq < self.first}
+
+    def corrected_by(self, seq: int) -> int | None:
+        """As :meth:`Store.corrected_by`, before the file."""
+        by = self.store.corrected_by(seq)
+        return by if by is not None and by < self.first else None
+
+    def unknown_persons(self, ids: Iterable[str]) -> set[str]:
+        """As :meth:`Store.unknown_persons`."""
+        return self.store.unknown_persons(ids)
+
+
+class _Filing:
+    """One file's chunks checked in turn; the rows to write yielded chunk by chunk."""
+
+    def __init__(
+        self,
+        store: Store,
+        chunks: Callable[[], Iterable[RawRows]],
+        org: str,
+        domains: tuple[str, ...],
+        today: dt.date,
+        partial: bool,
+        report: IngestReport,
+    ) -> None:
+        self.store, self.chunks, self.org, self.domains = store, chunks, org, domains
+        self.today, self.partial, self.report = today, partial, report
+        self.refs = FileRefs()
+        self.checked = False  # some rows failed a check (not only the registry's)
+
+    def rows(self, first: int) -> Iterator[pa.Table]:
+        """The rows to file, chunk by chunk, given the first sequence number they will have;
+        raises :class:`_Rejected` at the end if the file is refused whole."""
+        ledger = _Before(self.store, first)
+        report = self.report
+        unresolved: list[tuple[RowError, str]] = []
+        errors_found = bad_rows = unfileable_errors = unfileable_rows = 0
+        for raw in self.chunks():
+            report.rows += raw.table.num_rows + len(raw.errors)
+            checked = _Validator(
+                ledger, raw, self.org, self.domains, self.today, self.partial, self.refs
+            ).run()
+            self.checked |= any(not _unfileable(e) for e in checked.errors)
+            errors = raw.errors + checked.errors
+            errors.sort(key=lambda e: (e.line, e.field))
+            errors_found += len(errors)
+            bad_rows += len({e.line for e in errors})
+            unfileable = [e for e in checked.errors if _unfileable(e)]
+            unfileable_errors += len(unfileable)
+            unfileable_rows += len(unfileable)  # one per row, on rows with no other error
+            room = MAX_LISTED_ERRORS - len(report.errors)
+            if room > 0:
+                listed = set(map(id, errors[:room]))
+                unresolved += [(e, ref) for e, ref in checked.unresolved if id(e) in listed]
+                report.errors.extend(errors[:room])
+            report.duplicates += int(checked.duplicate.sum())
+            if errors_found and not self.partial:
+                continue  # refused: checked to the end for the report, nothing written
+            keep = ~(checked.bad | checked.duplicate)
+            if keep.any():
+                yield checked.table.filter(pa.array(keep))
+        self._resolve(unresolved)
+        if errors_found and not self.partial and self.checked:
+            # as for a single chunk: the registry is asked only of an otherwise good file
+            report.errors = [e for e in report.errors if not _unfileable(e)]
+            errors_found -= unfileable_errors
+            bad_rows -= unfileable_rows
+        report.error_count, report.bad_row_count = errors_found, bad_rows
+        if errors_found and not self.partial:
+            raise _Rejected
+
+    def append_one(self, terms: TermMaker | None) -> BatchReceipt | None:
+        """Check a file of one chunk outside any transaction, then append it with
+        :meth:`Store.append`; None if there is nothing to write."""
+        tables = list(self.rows(_NONE_YET))
+        if not tables:
+            return None
+        duplicates, rejected = self.counts()
+        return self.store.append(
+            self.org, self.report.source, tables[0], duplicates, rejected, terms=terms
+        )
+
+    def _resolve(self, unresolved: list[tuple[RowError, str]]) -> None:
+        """A correction naming a ref that a later line of the file uses is told so, as one
+        naming an earlier line is."""
+        if not unresolved:
+            return
+        later = self.refs.first_lines({ref for _, ref in unresolved})
+        better = {
+            id(e): RowError(e.line, e.field, _same_file(ref), e.value)
+            for e, ref in unresolved
+            if ref in later
+        }
+        if better:
+            self.report.errors = [better.get(id(e), e) for e in self.report.errors]
+
+    def counts(self) -> tuple[int, int]:
+        """(duplicates, bad rows) of the whole file, once its last chunk is checked."""
+        return self.report.duplicates, self.report.bad_rows
+
+    def close(self) -> None:
+        """Drop the file's index of refs."""
+        self.refs.close()
+
+
+def _unfileable(error: RowError) -> bool:
+    return error.field == "person" and error.reason == UNFILEABLE
+
+
+def _same_file(ref: str) -> str:
+    return f"names {ref!r}, filed in this same file; file corrections in a later batch"
 
 
 #: Checks and appends of one batch when concurrent batches keep filing its refs first.
@@ -154,15 +352,21 @@ class _Validator:
 
     def __init__(
         self,
-        store: Store,
+        store: _Before,
         raw: RawRows,
         org: str,
         domains: tuple[str, ...],
         today: dt.date,
         partial: bool = False,
+        refs: FileRefs | None = None,
     ) -> None:
         self.store, self.raw, self.org, self.domains, self.today = store, raw, org, domains, today
         self.partial = partial
+        #: Refs of the file so far (a chunk checked on its own: a new, empty index).
+        self.refs = refs if refs is not None else FileRefs()
+        #: Errors of corrections naming a ref filed neither before nor earlier in the file
+        #: (a later line may use it: see ``_Filing._resolve``).
+        self.unresolved: list[tuple[RowError, str]] = []
         self.n = raw.table.num_rows
         self.lines = raw.lines
         self.errors: list[RowError] = []
@@ -483,10 +687,17 @@ class _Validator:
         return _without(trimmed, refused)
 
     def _check_repeated_refs(self, ref: pa.Array) -> None:
-        if pc.count_distinct(ref, mode="only_valid").as_py() == pc.count(ref).as_py():
-            return  # no ref repeats: nothing to name
+        """A ref an earlier row of the file used (in this chunk or an earlier one) is an
+        error naming that row; each ref's first line is noted for the chunks after."""
+        earlier = self.refs.first_lines(pc.unique(ref).drop_null().to_pylist())
+        distinct = pc.count_distinct(ref, mode="only_valid").as_py() == pc.count(ref).as_py()
         refs = ref.to_pylist()
-        first: dict[str, int] = {}
+        if distinct and not earlier:  # no ref repeats: note them, nothing to name
+            valid = [i for i, r in enumerate(refs) if r is not None]
+            self.refs.add([refs[i] for i in valid], [self.lines[i] for i in valid])
+            return
+        first: dict[str, int] = dict(earlier)  # ref -> the line that first used it
+        new: dict[str, int] = {}
         repeated = np.zeros(self.n, dtype=bool)
         for i, r in enumerate(refs):
             if r is None:
@@ -494,12 +705,13 @@ class _Validator:
             if r in first:
                 repeated[i] = True
             else:
-                first[r] = i
+                first[r] = new[r] = self.lines[i]
+        self.refs.add(list(new), list(new.values()))
         self.fail(
             repeated,
             "ref",
             lambda i: (
-                f"repeats the ref of {self.raw.line_word} {self.lines[first[refs[i]]]}; "
+                f"repeats the ref of {self.raw.line_word} {first[refs[i]]}; "
                 "each record needs its own"
             ),
             ref,
@@ -526,8 +738,8 @@ class _Validator:
             return
         wanted = {targets[i] for i in correcting if targets[i]}
         found = self.store.existing_refs(self.org, wanted)
-        own_refs = set(self.table.column("ref").to_pylist())
-        seen_targets: dict[int, int] = {}
+        # refs of this chunk and the earlier ones (noted by _check_repeated_refs)
+        own_refs = self.refs.first_lines(wanted - found.keys())
         cols = {name: self.table.column(name).to_pylist() for name in self.table.column_names}
         for i in map(int, correcting):
             ref = targets[i]
@@ -542,19 +754,22 @@ class _Validator:
                 continue
             record = found.get(ref)
             if record is None:
-                reason = (
-                    f"names {ref!r}, filed in this same file; file corrections in a later batch"
-                    if ref in own_refs
-                    else f"no record filed by {self.org} has ref {ref!r}"
-                )
-                self.fail(_one(self.n, i), "target_ref", reason)
+                if ref in own_refs:
+                    self.fail(_one(self.n, i), "target_ref", _same_file(ref))
+                else:
+                    self.fail(
+                        _one(self.n, i),
+                        "target_ref",
+                        f"no record filed by {self.org} has ref {ref!r}",
+                    )
+                    self.unresolved.append((self.errors[-1], ref))
                 continue
             refiled = cols["ref"][i] in self.existing  # a duplicate: compared in _check_existing
-            problem = None if refiled else self._correction_problem(record, i, cols, seen_targets)
+            problem = None if refiled else self._correction_problem(record, i, cols)
             if problem:
                 self.fail(_one(self.n, i), *problem)
                 continue
-            seen_targets[record.seq] = i
+            self.refs.add_correction(record.seq, self.lines[i])
             cols["target"][i] = record.seq
             if is_retract[i]:
                 cols["person"][i] = record.person
@@ -570,15 +785,13 @@ class _Validator:
         )
 
     def _correction_problem(
-        self, record: Record, i: int, cols: dict[str, list], seen: dict[int, int]
+        self, record: Record, i: int, cols: dict[str, list]
     ) -> tuple[str, str] | None:
         if record.action is Action.RETRACT:
             return "target_ref", f"{record.ref!r} is itself a retraction and cannot be corrected"
-        if record.seq in seen:
-            return "target_ref", (
-                f"{self.raw.line_word} {self.lines[seen[record.seq]]} already "
-                f"corrects {record.ref!r}"
-            )
+        line = self.refs.correcting_line(record.seq)
+        if line is not None:
+            return "target_ref", (f"{self.raw.line_word} {line} already corrects {record.ref!r}")
         corrected_by = self.store.corrected_by(record.seq)
         if corrected_by is not None:
             return "target_ref", (

@@ -16,7 +16,6 @@ import threading
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
-import numpy as np
 import psycopg
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -44,6 +43,7 @@ from opencredit.ledger.store import (
     BatchReceipt,
     Organisation,
     TermMaker,
+    records_table,
     terms_in_key_order,
 )
 from opencredit.perthread import PerThread
@@ -311,36 +311,7 @@ class PostgresStore(SQLStore):
                 ),
             ).fetchone()[0]
             if n:
-                full = pa.table(
-                    {
-                        "seq": pa.array(np.arange(first, first + n, dtype=np.int64)),
-                        "person": rows.column("person"),
-                        "kind": rows.column("kind"),
-                        "occurred": rows.column("occurred").cast(pa.date32()),
-                        "value": rows.column("value").cast(pa.float64()),
-                        "category": rows.column("category"),
-                        "org": pa.repeat(pa.scalar(org, pa.string()), n),
-                        "ref": rows.column("ref"),
-                        "action": rows.column("action"),
-                        "target": rows.column("target").cast(pa.int64()),
-                    },
-                    schema=RECORD_SCHEMA,
-                )
-                stored = full.cast(_STORED_RECORDS)
-                try:
-                    self._copy_in(
-                        "records",
-                        stored.append_column("batch", pa.repeat(pa.scalar(batch, pa.int64()), n)),
-                    )
-                except psycopg.errors.UniqueViolation as exc:
-                    if exc.diag.constraint_name not in _FILED_ONCE:
-                        raise
-                    raise ConcurrentFiling(f"cannot append: {exc.diag.message_detail}") from exc
-                targets = full.column("target").drop_null().to_pylist()
-                if targets:
-                    self.db.execute("DELETE FROM factor_terms WHERE seq = ANY(%s)", (targets,))
-                if terms is not None:
-                    self._copy_terms(terms(full))
+                self._write_rows(org, batch, first, rows, terms)
         return BatchReceipt(
             batch,
             org,
@@ -351,6 +322,64 @@ class PostgresStore(SQLStore):
             first if n else None,
             first + n - 1 if n else None,
         )
+
+    def append_stream(
+        self,
+        org: str,
+        source: str,
+        chunks: Callable[[int], Iterable[pa.Table]],
+        counts: Callable[[], tuple[int, int]],
+        terms: TermMaker | None = None,
+    ) -> BatchReceipt | None:
+        try:
+            with self.db.transaction():
+                self.db.execute("SELECT pg_advisory_xact_lock(%s)", (self._append_lock,))
+                first = self.max_seq() + 1
+                batch = self.db.execute(
+                    "INSERT INTO batches (org, source, filed_at, accepted, duplicates, "
+                    "rejected) VALUES (%s, %s, %s, 0, 0, 0) RETURNING id",
+                    (org, source, now_text()),
+                ).fetchone()[0]
+                seq = first
+                for rows in chunks(first):
+                    if rows.num_rows:
+                        self._check_references(org, rows)
+                        self._write_rows(org, batch, seq, rows, terms)
+                        seq += rows.num_rows
+                if seq == first:
+                    raise _NothingFiled
+                duplicates, rejected = counts()
+                self.db.execute(
+                    "UPDATE batches SET accepted = %s, duplicates = %s, rejected = %s, "
+                    "first_seq = %s, last_seq = %s WHERE id = %s",
+                    (seq - first, duplicates, rejected, first, seq - 1, batch),
+                )
+        except _NothingFiled:
+            return None
+        return BatchReceipt(batch, org, source, seq - first, duplicates, rejected, first, seq - 1)
+
+    def _write_rows(
+        self, org: str, batch: int, first: int, rows: pa.Table, terms: TermMaker | None
+    ) -> None:
+        """Rows as records from ``first`` on, their corrections' old factor state dropped
+        and their own added; inside the caller's transaction."""
+        n = rows.num_rows
+        full = records_table(rows, org, first)
+        stored = full.cast(_STORED_RECORDS)
+        try:
+            self._copy_in(
+                "records",
+                stored.append_column("batch", pa.repeat(pa.scalar(batch, pa.int64()), n)),
+            )
+        except psycopg.errors.UniqueViolation as exc:
+            if exc.diag.constraint_name not in _FILED_ONCE:
+                raise
+            raise ConcurrentFiling(f"cannot append: {exc.diag.message_detail}") from exc
+        targets = full.column("target").drop_null().to_pylist()
+        if targets:
+            self.db.execute("DELETE FROM factor_terms WHERE seq = ANY(%s)", (targets,))
+        if terms is not None:
+            self._copy_terms(terms(full))
 
     def _check_references(self, org: str, rows: pa.Table) -> None:
         """What SQLite's foreign keys check, once per batch (nothing is ever deleted)."""
@@ -488,3 +517,7 @@ class PostgresStore(SQLStore):
     def close(self) -> None:
         self._connections.close_all()
         self._local = threading.local()
+
+
+class _NothingFiled(Exception):
+    """A stream yielded no rows: the batch row is rolled back."""

@@ -29,6 +29,7 @@ from opencredit.ledger.store import (
     BatchReceipt,
     Organisation,
     TermMaker,
+    records_table,
     terms_in_key_order,
 )
 from opencredit.perthread import PerThread
@@ -249,36 +250,7 @@ class SQLiteStore(SQLStore):
             )
             batch = cur.lastrowid
             if n:
-                seqs = pa.array(range(first, first + n), pa.int64())
-                full = pa.table(
-                    {
-                        "seq": seqs,
-                        "person": rows.column("person"),
-                        "kind": rows.column("kind"),
-                        "occurred": rows.column("occurred").cast(pa.date32()),
-                        "value": rows.column("value").cast(pa.float64()),
-                        "category": rows.column("category"),
-                        "org": pa.array([org] * n, pa.string()),
-                        "ref": rows.column("ref"),
-                        "action": rows.column("action"),
-                        "target": rows.column("target").cast(pa.int64()),
-                    },
-                    schema=RECORD_SCHEMA,
-                )
-                try:
-                    self._insert_records(full, batch)
-                except sqlite3.IntegrityError as exc:
-                    # (org, ref), or a correction's target: filed by a batch since checked
-                    if not str(exc).startswith("UNIQUE constraint failed: records."):
-                        raise
-                    raise ConcurrentFiling(f"cannot append: {exc}") from exc
-                targets = [t for t in full.column("target").to_pylist() if t is not None]
-                if targets:
-                    self.db.executemany(
-                        "DELETE FROM factor_terms WHERE seq = ?", ((t,) for t in targets)
-                    )
-                if terms is not None:
-                    self._insert_all_terms(terms(full))
+                self._write_rows(org, batch, first, rows, terms)
         return BatchReceipt(
             batch,
             org,
@@ -289,6 +261,58 @@ class SQLiteStore(SQLStore):
             first if n else None,
             first + n - 1 if n else None,
         )
+
+    def append_stream(
+        self,
+        org: str,
+        source: str,
+        chunks: Callable[[int], Iterable[pa.Table]],
+        counts: Callable[[], tuple[int, int]],
+        terms: TermMaker | None = None,
+    ) -> BatchReceipt | None:
+        try:
+            with self._transaction():
+                first = self.max_seq() + 1
+                batch = self.db.execute(
+                    "INSERT INTO batches (org, source, filed_at, accepted, duplicates, "
+                    "rejected) VALUES (?, ?, ?, 0, 0, 0)",
+                    (org, source, now_text()),
+                ).lastrowid
+                seq = first
+                for rows in chunks(first):
+                    if rows.num_rows:
+                        self._write_rows(org, batch, seq, rows, terms)
+                        seq += rows.num_rows
+                if seq == first:
+                    raise _NothingFiled
+                duplicates, rejected = counts()
+                self.db.execute(
+                    "UPDATE batches SET accepted = ?, duplicates = ?, rejected = ?, "
+                    "first_seq = ?, last_seq = ? WHERE id = ?",
+                    (seq - first, duplicates, rejected, first, seq - 1, batch),
+                )
+        except _NothingFiled:
+            return None
+        return BatchReceipt(batch, org, source, seq - first, duplicates, rejected, first, seq - 1)
+
+    def _write_rows(
+        self, org: str, batch: int, first: int, rows: pa.Table, terms: TermMaker | None
+    ) -> None:
+        """Rows as records from ``first`` on, their corrections' old factor state dropped
+        and their own added; inside the caller's transaction."""
+        full = records_table(rows, org, first)
+        try:
+            self._insert_records(full, batch)
+        except sqlite3.IntegrityError as exc:
+            # (org, ref), or a correction's target: filed by a batch since checked
+            if not str(exc).startswith("UNIQUE constraint failed: records."):
+                raise
+            raise ConcurrentFiling(f"cannot append: {exc}") from exc
+        targets = full.column("target").drop_null().to_pylist()
+        if targets:
+            self.db.executemany("DELETE FROM factor_terms WHERE seq = ?", ((t,) for t in targets))
+        if terms is not None:
+            self._insert_all_terms(terms(full))
 
     def _insert_records(self, full: pa.Table, batch: int) -> None:
         cols = [full.column(name) for name in RECORD_SCHEMA.names]
@@ -420,6 +444,10 @@ class SQLiteStore(SQLStore):
 
     def close(self) -> None:
         self._connections.close_all()
+
+
+class _NothingFiled(Exception):
+    """A stream yielded no rows: the batch row is rolled back."""
 
 
 class _Transaction:

@@ -171,6 +171,23 @@ class Store(ABC):
         """
 
     @abstractmethod
+    def append_stream(
+        self,
+        org: str,
+        source: str,
+        chunks: Callable[[int], Iterable[pa.Table]],
+        counts: Callable[[], tuple[int, int]],
+        terms: TermMaker | None = None,
+    ) -> BatchReceipt | None:
+        """Append the row tables that ``chunks(first_seq)`` yields as ONE batch in ONE
+        transaction, as :meth:`append` appends one table: a file of any size, a chunk at a
+        time. ``first_seq`` is the sequence number the first row will get; records from it on
+        are this batch's, not yet committed (readers on this thread see them). ``counts()``,
+        asked after the last chunk, gives the batch's (duplicates, rejected). If the iterator
+        raises, nothing is written and the exception propagates; if it yields no rows,
+        nothing is written and None is returned."""
+
+    @abstractmethod
     def record(self, seq: int) -> Record | None:
         """The ledger entry with sequence number ``seq``."""
 
@@ -285,6 +302,26 @@ class Store(ABC):
     @abstractmethod
     def close(self) -> None:
         """Release the connection."""
+
+
+def records_table(rows: pa.Table, org: str, first: int) -> pa.Table:
+    """Validated rows (RECORD_SCHEMA less seq and org) as ledger entries from ``first`` on."""
+    n = rows.num_rows
+    return pa.table(
+        {
+            "seq": pa.array(np.arange(first, first + n, dtype=np.int64)),
+            "person": rows.column("person"),
+            "kind": rows.column("kind"),
+            "occurred": rows.column("occurred").cast(pa.date32()),
+            "value": rows.column("value").cast(pa.float64()),
+            "category": rows.column("category"),
+            "org": pa.repeat(pa.scalar(org, pa.string()), n),
+            "ref": rows.column("ref"),
+            "action": rows.column("action"),
+            "target": rows.column("target").cast(pa.int64()),
+        },
+        schema=RECORD_SCHEMA,
+    )
 
 
 def terms_in_key_order(by_policy: dict[str, pa.Table]) -> pa.Table | None:
