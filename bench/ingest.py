@@ -161,7 +161,7 @@ def main() -> None:
         nation, base, commerce = prepare(persons)
         path = the_file(nation, args.format)
         n = pq.read_metadata(nation / COMMERCE).num_rows
-        data = fresh(base, "timed")
+        data = fresh(base, f"timed-{os.getpid()}")
         secs, cpu, rss, out = cli(data, "ingest", str(path), "--provider", commerce)
         assert "accepted" in out, out
         shutil.rmtree(data)
@@ -172,7 +172,7 @@ def main() -> None:
                 flush=True,
             )
             continue
-        data = fresh(base, "baseline")
+        data = fresh(base, f"baseline-{os.getpid()}")
         b_secs, b_cpu, b_rss, _ = run(
             [
                 sys.executable,
