@@ -53,10 +53,54 @@ def normalise(name: str) -> str:
     return "".join(c for c in text if unicodedata.category(c) not in ("Cf", "Cc"))
 
 
+#: Scripts kept as they are by :func:`latin_look`: their words are read as themselves (宗教),
+#: and no letter of theirs looks like a Latin one.
+_OWN_SCRIPTS = ("CJK", "HIRAGANA", "KATAKANA", "HANGUL", "BOPOMOFO")
+
+
+@functools.lru_cache(maxsize=4096)
+def _latin_letter(char: str) -> str:
+    """The ASCII letter ``char`` looks like, or ``char`` itself if it looks like none."""
+    if char.isascii() or not char.isalpha():
+        return char
+    name = unicodedata.name(char, "")
+    if name.startswith(_OWN_SCRIPTS):
+        return char
+    if name.startswith("LATIN"):
+        return _latin_base(char) or char
+    from confusable_homoglyphs import confusables
+
+    # Unicode's table of confusable characters (UTS #39): Cyrillic 'ѕ' looks like 's',
+    # Cherokee 'Ꭺ' like 'A'; a look-alike that is itself a Latin letter is followed once
+    # (Cherokee 'ꭺ' is small-capital 'ᴀ', which is 'a').
+    for found in confusables.is_confusable(char, greedy=True) or []:
+        for glyph in (h["c"] for h in found["homoglyphs"]):
+            if glyph.isascii() and glyph.isalpha():
+                return glyph
+            if len(glyph) == 1 and unicodedata.name(glyph, "").startswith("LATIN"):
+                return _latin_base(glyph) or char
+    return char
+
+
+def _latin_base(char: str) -> str | None:
+    """The ASCII spelling of a Latin letter with marks or in another form (``é``, ``ᴀ``)."""
+    from anyascii import anyascii
+
+    spelt = anyascii(char)
+    return spelt if spelt.isascii() and spelt.isalpha() and len(spelt) <= 2 else None
+
+
+def latin_look(name: str) -> str:
+    """``name`` with every letter that looks like an ASCII letter written as that letter:
+    Cyrillic or Greek look-alikes (``аgе`` with Cyrillic ``а`` and ``е``), small capitals
+    (``ᴀɢᴇ``), letters with marks (``âgé``). Chinese, Japanese and Korean are kept."""
+    return "".join(_latin_letter(c) for c in name)
+
+
 def pieces(name: str) -> list[str]:
-    """``name`` (normalised) split at separators, case changes and letter/digit boundaries,
-    lower-cased."""
-    return [p.lower() for p in _PIECE.findall(normalise(name))]
+    """``name`` (normalised, look-alike letters written in ASCII) split at separators, case
+    changes and letter/digit boundaries, lower-cased."""
+    return [p.lower() for p in _PIECE.findall(latin_look(normalise(name)))]
 
 
 def mixes_scripts(name: str) -> bool:

@@ -68,8 +68,10 @@ Name = Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9_\-]*$", max_length=64)]
 Label = Annotated[str, Field(min_length=1, max_length=64)]
 PolicyId = Annotated[Name, _refused("id")]
 FactorId = Annotated[Name, _refused("id")]
+#: A refused name is reported before a mixed script: a look-alike letter is read as the letter
+#: it looks like (:func:`opencredit.catalog.names.latin_look`), so the refusal says what it hides.
 BandName = Annotated[
-    str, Field(min_length=1, max_length=64), AfterValidator(_one_script), _refused("band name")
+    str, Field(min_length=1, max_length=64), _refused("band name"), AfterValidator(_one_script)
 ]
 
 
