@@ -105,12 +105,18 @@ def pieces(name: str) -> list[str]:
 
 def mixes_scripts(name: str) -> bool:
     """True if a word of ``name`` mixes ASCII letters with letters of another script, as a
-    disguised name does (a Cyrillic ``а`` in ``аge``)."""
+    disguised name does (a Cyrillic ``а`` in ``аge``); Latin letters with marks (``Straße``,
+    ``Café``) are of the same script."""
     for word in re.split(r"[\W_]+", normalise(name)):
         letters = [c for c in word if c.isalpha()]
-        if any(c.isascii() for c in letters) and not all(c.isascii() for c in letters):
+        if any(c.isascii() for c in letters) and not all(_latin(c) for c in letters):
             return True
     return False
+
+
+def _latin(char: str) -> bool:
+    """True for a letter of the Latin script, with or without marks (``a``, ``é``, ``ß``)."""
+    return char.isascii() or unicodedata.name(char, "").startswith("LATIN")
 
 
 def word_count(word: str) -> float:
@@ -126,7 +132,7 @@ def segment(piece: str, is_term: Callable[[str], bool]) -> tuple[str, ...]:
     words = tuple(_segmenter().segment(piece)) or (piece,)
     if any(is_term(w) for w in words) or word_count(piece) >= RARE_WORD_COUNT:
         return words
-    return _around_term(piece, is_term) or words
+    return _around_term(piece, is_term, words) or words
 
 
 #: A word at least this common is an everyday word: a run of them around a refused term of
@@ -134,11 +140,29 @@ def segment(piece: str, is_term: Callable[[str], bool]) -> tuple[str, ...]:
 COMMON_WORD_COUNT = 1_000_000
 
 
-def _around_term(piece: str, is_term: Callable[[str], bool]) -> tuple[str, ...] | None:
+#: A word at least this common holds a short term inside it as its own letters (``age`` in
+#: ``mortgage``, 74 million; ``sex`` in ``Essex``, 8.6 million); a rarer one (``shan`` in
+#: ``fineshan``, 1.2 million) does not, and the term is read.
+HOLDING_WORD_COUNT = 5_000_000
+
+
+def _around_term(
+    piece: str, is_term: Callable[[str], bool], read: tuple[str, ...] = ()
+) -> tuple[str, ...] | None:
     """``piece`` as (words, term, words): the term a vocabulary word (or a word a stem starts),
     the parts around it empty or corpus words; for a term of four letters or more, also runs of
-    everyday words. Short terms need single words around them, so ``latepassage`` (``late
-    passage``) is not read as ``latepass age``."""
+    everyday words. A short term that the segmenter's reading ``read`` holds inside one of its
+    common words is that word's, not a term (``mortgagepayments`` is ``mortgage payments``, not
+    ``mortg age payments``); one the reading cuts through may have everyday words around it
+    (``lateratedob``, read ``late rated ob``, is ``late rate dob``)."""
+    inside: list[tuple[int, int]] = []  # where the reading's words are; common ones held
+    at = 0
+    held_by: list[tuple[int, int]] = []
+    for word in read:
+        inside.append((at, at + len(word)))
+        if word_count(word) >= HOLDING_WORD_COUNT:
+            held_by.append((at, at + len(word)))
+        at += len(word)
 
     def known(part: str, loose: bool) -> tuple[str, ...] | None:
         if part == "" or word_count(part) > 0:
@@ -154,11 +178,30 @@ def _around_term(piece: str, is_term: Callable[[str], bool]) -> tuple[str, ...] 
             middle = piece[start:end]
             if not is_term(middle):
                 continue
-            loose = len(middle) >= 4
+            held = any(a <= start and end <= b and b - a > end - start for a, b in held_by)
+            if held and len(middle) < 4:
+                continue  # a short term inside a word of the reading: ``age`` in ``mortgage``
+            loose = len(middle) >= 4 or bool(inside)
             before, after = known(piece[:start], loose), known(piece[end:], loose)
             if before is not None and after is not None:
                 return (*before, middle, *after)
     return None
+
+
+def _letters_joined(found: list[str]) -> list[str]:
+    """``found`` with each run of two or more single letters joined into one piece: a word
+    spelt out letter by letter (``r e l i g i o n``, ``a-g-e``) is read as the word."""
+    out: list[str] = []
+    run: list[str] = []
+    for piece in [*found, ""]:
+        if len(piece) == 1 and piece.isascii() and piece.isalpha():
+            run.append(piece)
+            continue
+        out.extend(["".join(run)] if len(run) > 1 else run)
+        run = []
+        if piece:
+            out.append(piece)
+    return out
 
 
 def words_of(
@@ -171,7 +214,7 @@ def words_of(
     word the caller looks for) and that are not to be kept whole are segmented; the others
     are kept as they are."""
     out: list[str] = []
-    for piece in pieces(name):
+    for piece in _letters_joined(pieces(name)):
         readable = piece.isascii() and piece.isalpha() and len(piece) <= MAX_PIECE
         if readable and worth_reading(piece) and not keep_whole(piece):
             out.extend(segment(piece, is_term))
