@@ -25,7 +25,9 @@ from opencredit.ledger.export import (
     partition_of,
     partition_sql,
     read_manifest,
+    record_fingerprint,
 )
+from opencredit.ledger.records import Action, Record
 from opencredit.ledger.store import RECORD_SCHEMA
 from opencredit.workspace import Workspace
 
@@ -56,6 +58,8 @@ def test_export_holds_the_ledger_partitioned_by_person(world: Workspace, tmp_pat
         world.store.export_persons().column("id").to_pylist()
     )
     assert m.head_seq == world.store.max_seq() and m.records == ledger.num_rows
+    last = world.store.record(m.head_seq)
+    assert last is not None and m.head_record_sha256 == record_fingerprint(last)
     assert (m.persons, m.disputes, m.partitions) == (80, 3, 5)
     documents = world.store.policy_documents()
     assert m.policies == {k: document_hash(d) for k, d in documents.items()}
@@ -64,6 +68,18 @@ def test_export_holds_the_ledger_partitioned_by_person(world: Workspace, tmp_pat
     assert read_manifest(tmp_path / "x") == m
     assert m.partition_hash == PARTITION_HASH
     assert not (tmp_path / "x.partial").exists()
+
+
+def test_export_from_postgresql(pg_url: str, pg_schema: str, tmp_path: Path) -> None:
+    """The same export from the server store: records, persons, disputes, manifest."""
+    url = f"{pg_url}?schema={pg_schema}"
+    with build_world(tmp_path / "data", persons=30, database_url=url) as ws:
+        m = export_ledger(ws.store, tmp_path / "x", partitions=4)
+        records = read(tmp_path / "x", "records").select(RECORD_SCHEMA.names)
+        assert records.sort_by("seq").equals(ws.ledger().sort_by("seq"))
+        assert (m.persons, m.disputes, m.records) == (30, 3, ws.store.count_records())
+        last = ws.store.record(m.head_seq)
+        assert last is not None and m.head_record_sha256 == record_fingerprint(last)
 
 
 def test_attributes_only_when_asked(world: Workspace, tmp_path: Path) -> None:
@@ -105,8 +121,10 @@ def test_refuses_a_directory_in_use(world: Workspace, tmp_path: Path) -> None:
     with pytest.raises(ExportError, match="not an empty directory"):
         export_ledger(world.store, tmp_path / "x")
     assert (tmp_path / "x" / "keep.txt").read_text() == "mine"
-    with pytest.raises(ExportError, match="at least 1"):
-        export_ledger(world.store, tmp_path / "y", partitions=0)
+    for partitions in (0, 65_537):
+        with pytest.raises(ExportError, match="must be 1 to 65,536"):
+            export_ledger(world.store, tmp_path / "y", partitions=partitions)
+    assert not (tmp_path / "y").exists()
 
 
 @settings(max_examples=200, deadline=None)
@@ -116,6 +134,32 @@ def test_partition_is_the_same_in_python_and_duckdb(ids: list[str], n: int) -> N
     con.register("ids", pa.table({"person": ids}))
     got = con.sql(f"SELECT {partition_sql('person', n)} AS p FROM ids").fetchall()
     assert [p for (p,) in got] == [partition_of(i, n) for i in ids]
+
+
+records = st.builds(
+    Record,
+    seq=st.integers(1, 10**12),
+    person=st.text(max_size=18),
+    kind=st.sampled_from(["speeding", "purchase"]),
+    occurred=st.dates(),
+    value=st.none() | st.floats(allow_nan=False),
+    category=st.none() | st.text(max_size=5),
+    org=st.text(max_size=18),
+    ref=st.text(max_size=10),
+    action=st.sampled_from(list(Action)),
+    target=st.none() | st.integers(1, 10**12),
+)
+
+
+@given(records, records)
+def test_fingerprints_tell_records_apart(a: Record, b: Record) -> None:
+    """The same entry, the same fingerprint; any field changed, another one."""
+
+    def fields(r: Record) -> tuple:  # repr tells 0.0 from -0.0, as the fingerprint does
+        return tuple(repr(getattr(r, f)) for f in Record.__slots__)
+
+    assert record_fingerprint(a) == record_fingerprint(a)
+    assert (record_fingerprint(a) == record_fingerprint(b)) == (fields(a) == fields(b))
 
 
 def test_read_manifest_says_what_is_wrong(tmp_path: Path) -> None:

@@ -16,25 +16,21 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pyarrow as pa
-import pyarrow.parquet as pq
 
 from opencredit.clock import today
 from opencredit.errors import OpenCreditError, PoliciesChanged, PolicyError, UnknownName
 from opencredit.ledger.backends import open_store
 from opencredit.ledger.columnar import ColumnarCopy
-from opencredit.ledger.files import RawRows, read_rows
-from opencredit.ledger.ingest import IngestReport, ingest_rows
 from opencredit.ledger.records import Dispute
 from opencredit.ledger.store import Organisation, Store, TermMaker
-from opencredit.policies.model import (
-    PUBLISHED_DIR,
-    Policy,
-    parse_policy,
-)
-from opencredit.scoring.batch import DISPUTE_SCHEMA
-from opencredit.scoring.explain import WhatIf, explain, what_if
-from opencredit.scoring.incremental import IncrementalEngine
-from opencredit.scoring.reference import ScoreResult
+from opencredit.policies.model import PUBLISHED_DIR, Policy, parse_policy
+
+if TYPE_CHECKING:  # imported where used: a rebuild needs none of them (nor DuckDB)
+    from opencredit.ledger.files import RawRows
+    from opencredit.ledger.ingest import IngestReport
+    from opencredit.scoring.explain import WhatIf
+    from opencredit.scoring.incremental import IncrementalEngine
+    from opencredit.scoring.reference import ScoreResult
 
 if TYPE_CHECKING:
     from opencredit.access.roles import Caller
@@ -45,6 +41,18 @@ DEFAULT_DATA_DIR = "opencredit-data"
 POLICY_RECHECK_SECONDS = 5.0
 #: Filings tried when policies keep being installed meanwhile.
 _FILING_ATTEMPTS = 3
+
+
+def _domain(name: str) -> str:
+    """A licensed domain by name; unknown names list the domains."""
+    from opencredit.catalog import Domain
+
+    try:
+        return Domain(name.strip().lower()).value
+    except ValueError:
+        raise UnknownName(
+            f"unknown domain {name[:40]!r}; expected one of: {', '.join(d.value for d in Domain)}"
+        ) from None
 
 
 def data_dir_from_env(explicit: str | Path | None = None) -> Path:
@@ -204,12 +212,17 @@ class Workspace:
 
     def engine(self) -> IncrementalEngine:
         """The incremental engine over every installed policy."""
+        from opencredit.scoring.incremental import IncrementalEngine
+
         return IncrementalEngine(self.store, list(self.policies.values()))
 
     # registry and ledger -------------------------------------------------------------------
     def register_persons(self, path: str | Path) -> int:
-        """Register the persons in a Parquet file (id, region, birth_date, sex)."""
-        persons = pq.read_table(path)
+        """Register the persons in a Parquet file (id; optionally region, birth_date, sex as the
+        ID encodes them); a bad row refuses the file, naming the row and column."""
+        from opencredit.registry.persons import read_persons
+
+        persons = read_persons(path)
         added = self.store.add_persons(persons)
         if added:
             self._keep_copy(lambda copy: copy.add_persons(persons.column("id"), self.store))
@@ -217,23 +230,32 @@ class Workspace:
 
     def register_provider(self, code: str, name: str, domains: Iterable[str]) -> Organisation:
         """Register (or re-license) a data provider for some domains."""
-        from opencredit.catalog import Domain
         from opencredit.registry import parse_org_code
+        from opencredit.registry.organisations import check_org_name
 
-        org = Organisation(
-            parse_org_code(code).value, name, tuple(Domain(d).value for d in domains)
-        )
+        licensed = tuple(_domain(d) for d in domains)
+        if not licensed:
+            from opencredit.catalog import Domain
+
+            raise UnknownName(
+                f"no domain given; expected one or more of: {', '.join(d.value for d in Domain)}"
+            )
+        org = Organisation(parse_org_code(code).value, check_org_name(name), licensed)
         self.store.add_organisation(org)
         return org
 
     def ingest(self, path: str | Path, provider: str, *, partial: bool = False) -> IngestReport:
         """File a provider's records; factor state is updated in the same transaction."""
+        from opencredit.ledger.files import read_rows
+
         return self.ingest_rows(read_rows(path), provider, partial=partial)
 
     def ingest_rows(self, raw: RawRows, provider: str, *, partial: bool = False) -> IngestReport:
         """File rows already read (from an HTTP body, say) exactly as a file's rows. If a
         policy was installed meanwhile by another process (``PoliciesChanged``: nothing was
         written), the policies are read again and the rows filed again."""
+        from opencredit.ledger.ingest import ingest_rows
+
         attempt = 1
         while True:
             appended: list[pa.Table] = []
@@ -289,6 +311,8 @@ class Workspace:
 
     def disputes_table(self) -> pa.Table:
         """Every dispute as an Arrow table for the batch engine."""
+        from opencredit.scoring.batch import DISPUTE_SCHEMA
+
         ds = self.store.disputes()
         return pa.table(
             {
@@ -325,6 +349,8 @@ class Workspace:
 
     def explain(self, person: str, policy: str, as_of: dt.date | None = None) -> ScoreResult:
         """The score with every factor, its records and the reasons."""
+        from opencredit.scoring.explain import explain
+
         pid = self._person(person)
         return explain(
             self.policy(policy),
@@ -338,6 +364,8 @@ class Workspace:
         self, person: str, policy: str, as_of: dt.date | None = None, **changes: object
     ) -> WhatIf:
         """The score if records were retracted, expired or added (see scoring.explain)."""
+        from opencredit.scoring.explain import what_if
+
         pid = self._person(person)
         return what_if(
             self.policy(policy),

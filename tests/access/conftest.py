@@ -6,7 +6,6 @@ The access store runs on SQLite (in the ledger's own file, as in production) and
 
 from __future__ import annotations
 
-import datetime as dt
 import uuid
 from pathlib import Path
 
@@ -19,7 +18,7 @@ from opencredit.access import AccessStore, Caller, Role
 from opencredit.access.store import normalise_url
 from opencredit.access.tables import metadata
 from opencredit.ledger.sqlite_store import SQLiteStore
-from opencredit.ledger.store import PERSON_SCHEMA, Organisation
+from opencredit.ledger.store import Organisation
 from opencredit.policies.model import Policy, published_policies
 
 #: Backends the access store is tested on: PostgreSQL only when a server is given.
@@ -63,12 +62,8 @@ def ledger(tmp_path: Path):
     store.add_persons(
         pa.table(
             {
-                "id": PEOPLE,
-                "region": ["110101"] * len(PEOPLE),
-                "birth_date": [dt.date(1990, 1, 1)] * len(PEOPLE),
-                "sex": ["F"] * len(PEOPLE),
+                "id": PEOPLE,  # the registry keeps the attributes the ID encodes
             },
-            schema=PERSON_SCHEMA,
         )
     )
     store.add_organisation(Organisation(BANK, "Bank", ("finance",)))

@@ -141,3 +141,22 @@ def test_data_providers_carry_their_licensed_domains(access_store, ledger):
     assert authenticate(access_store, token, ledger=ledger).domains == ("finance", "traffic")
     _, token = create_key(access_store, "partner", PARTNER, ledger=ledger)
     assert authenticate(access_store, token, ledger=ledger).domains == ()
+
+
+@pytest.mark.parametrize(
+    "label", ["nul\x00byte", "line\nbreak", "tab\there", "escape\x1b[2J", "bidi\u202eexe.txt"]
+)
+def test_labels_with_control_characters_are_refused(access_store, label):
+    with pytest.raises(InvalidRequest, match="control character U\\+"):
+        create_key(access_store, "regulator", None, label)
+    assert list_keys(access_store) == []
+
+
+def test_labels_are_one_bounded_line(access_store):
+    from opencredit.access.keys import MAX_LABEL
+
+    with pytest.raises(InvalidRequest, match=f"at most {MAX_LABEL}"):
+        create_key(access_store, "regulator", None, "x" * (MAX_LABEL + 1))
+    create_key(access_store, "regulator", None, "  laptop, 3rd floor  ")
+    create_key(access_store, "admin", None, "é" * MAX_LABEL)
+    assert [k.label for k in list_keys(access_store)] == ["laptop, 3rd floor", "é" * MAX_LABEL]

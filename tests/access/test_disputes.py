@@ -9,7 +9,6 @@ import pytest
 from access_helpers import BANK, NOW, PEOPLE, SHOP, TODAY, record_rows
 
 from opencredit.access import (
-    AccessDenied,
     Conflict,
     InvalidRequest,
     NotFound,
@@ -71,7 +70,7 @@ def test_opening_a_dispute(ledger, access_store):
     assert (d.seq, d.opened, d.resolved) == (1, TODAY, None)
     assert disputes_for_person(access_store, PEOPLE[0]) == [view]
     assert disputes_for_org(access_store, BANK) == [view]
-    assert get_dispute(access_store, view.id) == view
+    assert get_dispute(access_store, view.id, BANK) == view
 
 
 def test_only_ones_own_records(ledger, access_store):
@@ -183,7 +182,7 @@ def test_a_failed_correction_leaves_the_dispute_open(ledger, access_store):
         decide_dispute(
             ledger, access_store, BANK, view.id, "retract", "Sorry.", LATER, file_correction=broken
         )
-    assert get_dispute(access_store, view.id).status(LATER) == "open"
+    assert get_dispute(access_store, view.id, BANK).status(LATER) == "open"
     assert ledger_dispute(ledger).resolved is None
     decide_dispute(
         ledger,
@@ -195,18 +194,19 @@ def test_a_failed_correction_leaves_the_dispute_open(ledger, access_store):
         LATER,
         file_correction=corrections(ledger),
     )
-    assert get_dispute(access_store, view.id).status(LATER) == "retracted"
+    assert get_dispute(access_store, view.id, BANK).status(LATER) == "retracted"
 
 
 def test_only_the_filing_organisation_decides_once(ledger, access_store):
     view = open_dispute(ledger, access_store, PEOPLE[0], 1, "Wrong.", TODAY)
-    with pytest.raises(AccessDenied, match=f"filed by {BANK}"):
+    # another organisation's dispute is not found, exactly as a missing one, naming no one
+    with pytest.raises(NotFound, match=f"^no dispute {view.id} of yours$"):
         decide_dispute(ledger, access_store, SHOP, view.id, "confirm", "Fine.", LATER)
-    assert get_dispute(access_store, view.id).status(LATER) == "open"
+    assert get_dispute(access_store, view.id, BANK).status(LATER) == "open"
     decide_dispute(ledger, access_store, BANK, view.id, "confirm", "Fine.", LATER)
     with pytest.raises(Conflict, match="already decided"):
         decide_dispute(ledger, access_store, BANK, view.id, "confirm", "Again.", LATER)
-    with pytest.raises(NotFound, match="no dispute 99"):
+    with pytest.raises(NotFound, match=r"^no dispute 99 of yours$"):
         decide_dispute(ledger, access_store, BANK, 99, "confirm", "Fine.", LATER)
 
 
@@ -234,7 +234,7 @@ def test_malformed_decisions(ledger, access_store, decision, note, correction, m
             correction,
             corrections(ledger),
         )
-    assert get_dispute(access_store, view.id).status(LATER) == "open"
+    assert get_dispute(access_store, view.id, BANK).status(LATER) == "open"
 
 
 def test_unresolved_past_the_deadline_suppresses_until_decided(ledger, access_store):
@@ -259,7 +259,7 @@ def test_notes_from_either_side_only(ledger, access_store):
         note_dispute(access_store, PEOPLE[1], view.id, "Nosy.", LATER)
     with pytest.raises(NotFound):
         note_dispute(access_store, SHOP, view.id, "Nosy.", LATER)
-    history = get_dispute(access_store, view.id).history
+    history = get_dispute(access_store, view.id, BANK).history
     assert [(e.event, e.actor) for e in history] == [
         ("opened", PEOPLE[0]),
         ("note", BANK),
@@ -275,3 +275,43 @@ def test_lists_per_person_and_organisation(ledger, access_store):
     assert [d.id for d in disputes_for_org(access_store, BANK)] == [a.id, b.id]
     assert [d.id for d in disputes_for_org(access_store, BANK, open_only=True)] == [b.id]
     assert disputes_for_org(access_store, SHOP) == []
+
+
+def test_another_s_dispute_is_looked_up_exactly_as_a_missing_one(ledger, access_store):
+    view = open_dispute(ledger, access_store, PEOPLE[0], 1, "Wrong.", TODAY)
+    assert get_dispute(access_store, view.id, PEOPLE[0]) == get_dispute(access_store, view.id, BANK)
+    answers = []
+    for actor, dispute_id in [(PEOPLE[1], view.id), (SHOP, view.id), (BANK, view.id + 1000)]:
+        with pytest.raises(NotFound) as info:
+            get_dispute(access_store, dispute_id, actor)
+        answers.append(str(info.value).replace(str(dispute_id), "N"))
+    assert answers == ["no dispute N of yours"] * 3  # nothing tells them apart
+    for actor in (PEOPLE[1], SHOP):
+        with pytest.raises(NotFound) as info:
+            note_dispute(access_store, actor, view.id, "Nosy.", LATER)
+        assert PEOPLE[0] not in str(info.value) and BANK not in str(info.value)
+
+
+@pytest.mark.parametrize(
+    "text", ["nul\x00byte", "escape\x1b[31m", "bell\x07", "bidi\u202eevil", "del\x7f"]
+)
+def test_control_characters_are_refused_in_reasons_and_notes(ledger, access_store, text):
+    with pytest.raises(InvalidRequest, match="control character U\\+"):
+        open_dispute(ledger, access_store, PEOPLE[0], 1, text, TODAY)
+    view = open_dispute(ledger, access_store, PEOPLE[0], 1, "Line one.\n\tLine two.", TODAY)
+    assert view.reason == "Line one.\n\tLine two."  # line breaks and tabs are text
+    with pytest.raises(InvalidRequest, match="control character"):
+        note_dispute(access_store, BANK, view.id, text, LATER)
+    with pytest.raises(InvalidRequest, match="control character"):
+        decide_dispute(ledger, access_store, BANK, view.id, "confirm", text, LATER)
+    assert [e.event for e in get_dispute(access_store, view.id, BANK).history] == ["opened"]
+
+
+def test_reasons_and_notes_are_bounded(ledger, access_store):
+    from opencredit.access.disputes import MAX_TEXT
+
+    with pytest.raises(InvalidRequest, match=f"at most {MAX_TEXT}"):
+        open_dispute(ledger, access_store, PEOPLE[0], 1, "x" * (MAX_TEXT + 1), TODAY)
+    view = open_dispute(ledger, access_store, PEOPLE[0], 1, "x" * MAX_TEXT, TODAY)
+    with pytest.raises(InvalidRequest, match=f"at most {MAX_TEXT}"):
+        note_dispute(access_store, PEOPLE[0], view.id, "y" * (MAX_TEXT + 1), LATER)

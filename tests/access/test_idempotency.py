@@ -8,9 +8,19 @@ import time
 
 import pytest
 from access_helpers import NOW
+from sqlalchemy import select
 
 from opencredit.access import IdempotencyConflict, IdempotencyInProgress, InvalidRequest
-from opencredit.access.idempotency import IdempotencyRecord, abandon, begin, finish, purge
+from opencredit.access.idempotency import (
+    PURGE_EVERY,
+    TTL,
+    IdempotencyRecord,
+    abandon,
+    begin,
+    finish,
+    purge_expired,
+)
+from opencredit.access.tables import idempotency_keys
 
 KEY = "0f8e2c4a-retry-me"
 
@@ -84,12 +94,47 @@ def test_malformed_keys(access_store, key):
         begin(access_store, "caller1", key, "h1")
 
 
-def test_purge_forgets_old_finished_requests(access_store):
-    begin(access_store, "caller1", "old", "h", now=NOW - dt.timedelta(days=2))
-    finish(access_store, "caller1", "old", 200, "ok")
-    begin(access_store, "caller1", "running", "h", now=NOW - dt.timedelta(days=2))
-    begin(access_store, "caller1", "new", "h", now=NOW)
-    finish(access_store, "caller1", "new", 200, "ok")
-    assert purge(access_store, NOW - dt.timedelta(days=1)) == 1
-    assert begin(access_store, "caller1", "old", "other") is None
-    assert begin(access_store, "caller1", "new", "h") == IdempotencyRecord(200, "ok")
+def test_a_key_expires_after_a_day_and_is_then_a_new_request(access_store):
+    assert begin(access_store, "caller1", KEY, "h1", now=NOW) is None
+    finish(access_store, "caller1", KEY, 201, "first", now=NOW)
+    just_before = NOW + TTL - dt.timedelta(seconds=1)
+    assert begin(access_store, "caller1", KEY, "h1", now=just_before) == IdempotencyRecord(
+        201, "first"
+    )
+    with pytest.raises(IdempotencyConflict):  # still remembered: another body conflicts
+        begin(access_store, "caller1", KEY, "h2", now=just_before)
+    # a day later the key is forgotten: even another body is simply a new request
+    assert begin(access_store, "caller1", KEY, "h2", now=NOW + TTL) is None
+    finish(access_store, "caller1", KEY, 200, "second", now=NOW + TTL)
+    assert begin(access_store, "caller1", KEY, "h2", now=NOW + TTL) == IdempotencyRecord(
+        200, "second"
+    )
+
+
+def _keys(access_store) -> set[tuple[str, str]]:
+    with access_store.read() as conn:
+        return {(r.caller, r.key) for r in conn.execute(select(idempotency_keys))}
+
+
+def test_expired_keys_are_purged(access_store):
+    old = NOW - TTL - dt.timedelta(hours=1)
+    begin(access_store, "caller1", "old", "h", now=old)
+    finish(access_store, "caller1", "old", 200, "ok", now=old)
+    begin(access_store, "caller2", "died-running", "h", now=old)
+    begin(access_store, "caller1", "recent", "h", now=NOW - dt.timedelta(hours=23))
+    assert purge_expired(access_store, NOW) == 2
+    assert _keys(access_store) == {("caller1", "recent")}
+
+
+def test_begin_purges_every_caller_s_expired_keys_now_and_then(access_store):
+    minute = dt.timedelta(minutes=1)
+    begin(access_store, "caller1", "a", "h", now=NOW)
+    begin(access_store, "caller2", "b", "h", now=NOW + minute)
+    begin(access_store, "caller3", "c", "h", now=NOW + TTL - minute)  # purges; none expired
+    # a and b have expired, but the last purge was less than PURGE_EVERY ago
+    begin(access_store, "caller3", "d", "h", now=NOW + TTL + minute)
+    assert _keys(access_store) == {
+        (f"caller{n}", k) for n, k in ((1, "a"), (2, "b"), (3, "c"), (3, "d"))
+    }
+    begin(access_store, "caller3", "e", "h", now=NOW + TTL + PURGE_EVERY)  # purges again
+    assert _keys(access_store) == {("caller3", "c"), ("caller3", "d"), ("caller3", "e")}

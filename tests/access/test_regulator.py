@@ -21,7 +21,7 @@ from opencredit.access.regulator import (
     suppress,
 )
 from opencredit.ledger.sqlite_store import SQLiteStore
-from opencredit.ledger.store import PERSON_SCHEMA, SCORE_SCHEMA
+from opencredit.ledger.store import SCORE_SCHEMA
 from opencredit.registry import make_resident_id
 
 #: (province region, band, score, how many persons)
@@ -58,12 +58,9 @@ def scored(tmp_path):
     store.add_persons(
         pa.table(
             {
-                "id": ids,
+                "id": ids,  # the registry keeps the attributes the ID encodes
                 "region": regions,
-                "birth_date": [dt.date(1980, 1, 1)] * len(ids),
-                "sex": ["F"] * len(ids),
             },
-            schema=PERSON_SCHEMA,
         )
     )
     store.write_scores(

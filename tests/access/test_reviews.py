@@ -8,7 +8,6 @@ import pytest
 from access_helpers import BANK, PEOPLE, PROVIDER, TODAY
 
 from opencredit.access import (
-    AccessDenied,
     Conflict,
     InvalidRequest,
     NotFound,
@@ -43,8 +42,15 @@ def test_request_and_answer_stay_in_the_file(access_store):
 
 def test_only_the_owning_provider_answers(access_store):
     review = request_review(access_store, PEOPLE[0], "lending@1", "Please review.", TODAY, PROVIDER)
-    with pytest.raises(AccessDenied, match=f"addressed to {PROVIDER}"):
+    # another provider's request is not found, exactly as a missing one, naming no one
+    with pytest.raises(NotFound) as other:
         answer_review(access_store, BANK, review.id, "Not mine to answer.", LATER)
+    with pytest.raises(NotFound) as missing:
+        answer_review(access_store, BANK, review.id + 1000, "Not mine to answer.", LATER)
+    assert str(other.value).replace(str(review.id), "N") == str(missing.value).replace(
+        str(review.id + 1000), "N"
+    )
+    assert PROVIDER not in str(other.value) and "lending" not in str(other.value)
     assert reviews_for(access_store, PEOPLE[0]) == [review]
     assert reviews_for_provider(access_store, BANK) == []
 
@@ -82,3 +88,13 @@ def test_an_empty_answer_is_refused(access_store):
     review = request_review(access_store, PEOPLE[0], "lending@1", "Why?", TODAY, PROVIDER)
     with pytest.raises(InvalidRequest, match="the answer is empty"):
         answer_review(access_store, PROVIDER, review.id, "", LATER)
+
+
+@pytest.mark.parametrize("text", ["nul\x00byte", "escape\x1b[2J", "bidi\u2066x"])
+def test_control_characters_are_refused_in_requests_and_answers(access_store, text):
+    with pytest.raises(InvalidRequest, match="control character"):
+        request_review(access_store, PEOPLE[0], "lending@1", text, TODAY, PROVIDER)
+    review = request_review(access_store, PEOPLE[0], "lending@1", "Please.", TODAY, PROVIDER)
+    with pytest.raises(InvalidRequest, match="control character"):
+        answer_review(access_store, PROVIDER, review.id, text, LATER)
+    assert not reviews_for(access_store, PEOPLE[0])[0].answered

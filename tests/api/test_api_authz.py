@@ -370,7 +370,7 @@ ROWS = [
                     f"/org/disputes/{s.dispute_of_t}/decision",
                     json={"decision": "confirm", "note": "looks right"},
                 ),
-                403,
+                404,  # another's is not found, never a 403 naming its owner
             ),
         },
     ),
@@ -413,7 +413,7 @@ ROWS = [
                     f"/provider/reviews/{s.review_of_lending}/answer",
                     json={"answer": "Not ours to answer."},
                 ),
-                403,
+                404,  # another's is not found, never a 403 naming its owner
             ),
         },
     ),
@@ -738,7 +738,7 @@ def test_provider_decides_only_disputes_of_its_own_records(world: World, shared:
         headers=world.h("F"),
         json={"decision": "retract", "note": "gone"},
     )
-    assert r.status_code == 403 and ORG_T in r.json()["detail"]
+    assert r.status_code == 404 and ORG_T not in r.json()["detail"]
     after = world.client.get("/me/disputes", headers=world.h("A")).json()
     assert next(d for d in after if d["id"] == shared.dispute_of_t)["status"] == "open"
 
@@ -755,7 +755,7 @@ def test_scoring_provider_answers_only_reviews_of_its_policies(
         headers=world.h("S"),
         json={"answer": "Fine."},
     )
-    assert r.status_code == 403 and ORG_S2 in r.json()["detail"]
+    assert r.status_code == 404 and ORG_S2 not in r.json()["detail"]
 
 
 def test_regulator_never_reads_an_individual(world: World) -> None:

@@ -34,7 +34,7 @@ PARAMS = {"policy": "lending", "purpose": "lending"}
 def the_person() -> pa.Table:
     """PERSON's registry row."""
     return pa.table(
-        {"id": [PERSON], "region": ["110101"], "birth_date": [dt.date(1990, 5, 17)], "sex": ["F"]},
+        {"id": [PERSON], "region": ["110101"], "birth_date": [dt.date(1990, 5, 17)], "sex": ["M"]},
         schema=PERSON_SCHEMA,
     )
 

@@ -15,7 +15,7 @@ import pytest
 from typer.testing import CliRunner
 
 from opencredit.cli.app import app
-from opencredit.engines.spark import score_population_spark, spark_scores
+from opencredit.engines.spark import SparkUnavailable, score_population_spark, spark_scores
 from opencredit.ledger.export import partition_of, partition_sql
 from opencredit.ledger.store import SCORE_SCHEMA
 from opencredit.workspace import Workspace
@@ -91,10 +91,25 @@ def test_partition_is_the_same_in_spark(spark) -> None:
 def test_cli_rebuild_with_spark(spark, world: Workspace) -> None:
     args = ["--data", str(world.data_dir), "--quiet", "rebuild", "--engine", "spark"]
     result = CliRunner().invoke(
-        app, [*args, "--policy", "window-test", "--as-of", AS_OF.isoformat()]
+        app, [*args, "--policy", "window-test", "--as-of", AS_OF.isoformat(), "--state"]
     )
     assert result.exit_code == 0, result.output
     scores, as_of, up_to = world.store.scores("window-test@1")
     assert (as_of, up_to) == (AS_OF, world.store.max_seq())
     assert_oracle_scores(world, "window-test@1", scores, AS_OF)
+    want = oracle(world, "window-test@1", AS_OF)  # --state: the factor state rebuilt too
+    for person in sorted(want)[:20]:
+        raw, _ = world.engine().score(world.policy("window-test@1"), person, AS_OF)
+        assert close(raw, want[person].raw)
     assert not list(world.data_dir.glob("spark-*")), "the temporary export is removed"
+
+
+def test_without_pyspark_the_error_says_what_to_install(monkeypatch: pytest.MonkeyPatch) -> None:
+    import sys
+
+    import opencredit.engines.spark as engine
+
+    monkeypatch.setattr(engine, "_session", None)  # restored afterwards: the shared session
+    monkeypatch.setitem(sys.modules, "pyspark.sql", None)  # import fails as if not installed
+    with pytest.raises(SparkUnavailable, match=r"pip install 'opencredit\[spark\]'"):
+        engine.spark_session()

@@ -20,11 +20,12 @@ from opencredit.workspace import Workspace
 AS_OF = dt.date(2026, 6, 1)
 
 
-def build_world(data: Path, persons: int = 150) -> Workspace:
-    """A workspace at ``data`` with ``persons`` synthetic persons, their records, corrections
-    and disputes; the caller closes it."""
+def build_world(data: Path, persons: int = 150, database_url: str | None = None) -> Workspace:
+    """A workspace at ``data`` (its store at ``database_url``, else SQLite in ``data``) with
+    ``persons`` synthetic persons, their records, corrections and disputes; the caller closes
+    it."""
     nation = generate_nation(data.parent / "nation", persons, seed=7, as_of=AS_OF, quiet=True)
-    ws = Workspace.init(data, database_url=str(data / "ledger.sqlite"))
+    ws = Workspace.init(data, database_url=database_url or str(data / "ledger.sqlite"))
     ws.register_persons(nation.persons)
     for row in pq.read_table(nation.providers).to_pylist():
         ws.register_provider(row["code"], row["name"], row["domains"])

@@ -19,7 +19,7 @@ from opencredit.errors import ConcurrentFiling
 from opencredit.ledger.ingest import ingest_rows
 from opencredit.ledger.postgres_store import PostgresStore
 from opencredit.ledger.sqlite_store import SQLiteStore
-from opencredit.ledger.store import PERSON_SCHEMA, Organisation, Store
+from opencredit.ledger.store import Organisation, Store
 from opencredit.registry import make_org_code, make_resident_id
 
 PEOPLE = [make_resident_id("110101", dt.date(1990, 1, 1) + dt.timedelta(days=n), n) for n in (1, 2)]
@@ -49,12 +49,8 @@ def open_store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Calla
     first.add_persons(
         pa.table(
             {
-                "id": PEOPLE,
-                "region": ["110101"] * 2,
-                "birth_date": [dt.date(1990, 1, 1)] * 2,
-                "sex": ["F"] * 2,
+                "id": PEOPLE,  # the registry keeps the attributes the ID encodes
             },
-            schema=PERSON_SCHEMA,
         )
     )
     first.add_organisation(Organisation(BANK, "Bank", ("finance",)))

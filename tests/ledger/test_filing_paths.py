@@ -31,7 +31,7 @@ from opencredit.ledger.files import COLUMNS, RawRows
 from opencredit.ledger.ingest import _reads_back, ingest_rows
 from opencredit.ledger.postgres_store import PostgresStore
 from opencredit.ledger.sqlite_store import SQLiteStore
-from opencredit.ledger.store import PERSON_SCHEMA, RECORD_SCHEMA, TERM_SCHEMA, Organisation, Store
+from opencredit.ledger.store import RECORD_SCHEMA, TERM_SCHEMA, Organisation, Store
 from opencredit.policies.model import published_policies
 from opencredit.registry import make_org_code, make_resident_id
 from opencredit.scoring.incremental import _terms_in_duckdb, make_terms, term_maker
@@ -190,12 +190,8 @@ def sqlite_store(directory: Path) -> SQLiteStore:
     store.add_persons(
         pa.table(
             {
-                "id": PERSONS,
-                "region": ["110101"] * len(PERSONS),
-                "birth_date": [dt.date(1990, 1, 1)] * len(PERSONS),
-                "sex": ["M"] * len(PERSONS),
+                "id": PERSONS,  # the registry keeps the attributes the ID encodes
             },
-            schema=PERSON_SCHEMA,
         )
     )
     store.add_organisation(Organisation(ORG, "Bank", ("finance", "traffic", "commerce")))
@@ -246,12 +242,8 @@ def store(request: pytest.FixtureRequest, tmp_path: Path):
     made.add_persons(
         pa.table(
             {
-                "id": PERSONS,
-                "region": ["110101"] * len(PERSONS),
-                "birth_date": [dt.date(1990, 1, 1)] * len(PERSONS),
-                "sex": ["F"] * len(PERSONS),
+                "id": PERSONS,  # the registry keeps the attributes the ID encodes
             },
-            schema=PERSON_SCHEMA,
         )
     )
     made.add_organisation(Organisation(ORG, "Bank", ("traffic",)))

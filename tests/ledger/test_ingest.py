@@ -52,10 +52,7 @@ def seed(store: Store) -> Store:
     store.add_persons(
         pa.table(
             {
-                "id": PERSONS,
-                "region": ["110101"] * len(PERSONS),
-                "birth_date": [dt.date(1990, 1, 1)] * len(PERSONS),
-                "sex": ["M"] * len(PERSONS),
+                "id": PERSONS,  # the registry keeps the attributes the ID encodes
             }
         )
     )

@@ -9,7 +9,9 @@ until it is resolved (``Dispute.suppresses``). This module adds who may do what 
 - only the organisation that filed the record decides: ``confirm`` (the record stands),
   ``amend`` or ``retract`` (a correction is filed in the ledger, through the caller's
   ``file_correction``, then the dispute is resolved);
-- every step (opened, decided, note) is appended to ``dispute_events`` and never changed.
+- every step (opened, decided, note) is appended to ``dispute_events`` and never changed;
+- a dispute is looked up only through :func:`get_dispute`, for an actor: another's dispute is
+  reported exactly as a missing one (404, never 403 naming its owner), so ids reveal nothing.
 
 The public dispute id is the ledger's.
 """
@@ -21,7 +23,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Literal
 
-from sqlalchemy import Connection, and_, select, update
+from sqlalchemy import Connection, and_, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
 from opencredit.access import validate
@@ -140,12 +142,15 @@ def _views(conn: Connection, where) -> list[DisputeView]:
     ]
 
 
-def get_dispute(access_store: AccessStore, dispute_id: int) -> DisputeView:
-    """One dispute by id (callers check it is the person's or the organisation's)."""
+def get_dispute(access_store: AccessStore, dispute_id: int, actor: str) -> DisputeView:
+    """Dispute ``dispute_id`` as ``actor`` sees it: its person or the organisation that filed
+    the record. For anyone else it does not exist: :class:`NotFound`, the same answer as for
+    an id no dispute has, so that another's dispute (and who it is about) is never revealed."""
+    mine = or_(dispute_cases.c.person == actor, dispute_cases.c.org == actor)
     with access_store.read() as conn:
-        views = _views(conn, dispute_cases.c.id == dispute_id)
+        views = _views(conn, and_(dispute_cases.c.id == dispute_id, mine))
     if not views:
-        raise NotFound(f"no dispute {dispute_id}")
+        raise NotFound(f"no dispute {dispute_id} of yours")
     return views[0]
 
 
@@ -196,7 +201,7 @@ def open_dispute(
         # A concurrent request opened one first: close ours at once (it never suppresses).
         ledger_store.resolve_dispute(dispute_id, today, "withdrawn: duplicate of an open dispute")
         raise Conflict(f"record {seq} already has an open dispute") from None
-    return get_dispute(access_store, dispute_id)
+    return get_dispute(access_store, dispute_id, person)
 
 
 def _check_decision(
@@ -233,11 +238,10 @@ def decide_dispute(
     org = validate.org_code(org)
     _check_decision(decision, correction, file_correction)
     note = validate.text(note, "the note explaining the decision", MAX_TEXT)
-    case = get_dispute(access_store, dispute_id)
-    if case.org != org:
+    case = get_dispute(access_store, dispute_id, org)
+    if case.org != org:  # the person it is about: they see it, but do not decide it
         raise AccessDenied(
-            f"dispute {dispute_id} is about a record filed by {case.org}; "
-            "only that organisation may decide it"
+            f"dispute {dispute_id}: only the organisation that filed the record decides"
         )
     unclaimed = and_(dispute_cases.c.id == dispute_id, dispute_cases.c.decision.is_(None))
     with access_store.write() as conn:  # claim it, so two decisions cannot both go through
@@ -267,7 +271,7 @@ def decide_dispute(
             .values(decided_on=today, correction_seq=new_seq, open_seq=None)
         )
         _event(conn, dispute_id, "decided", org, today, now, note, decision, new_seq)
-    return get_dispute(access_store, dispute_id)
+    return get_dispute(access_store, dispute_id, org)
 
 
 def note_dispute(
@@ -281,16 +285,10 @@ def note_dispute(
 ) -> DisputeView:
     """Add a note to a dispute's history; ``actor`` is its person or its organisation."""
     note = validate.text(note, "the note", MAX_TEXT)
-    try:
-        case: DisputeView | None = get_dispute(access_store, dispute_id)
-    except NotFound:
-        case = None
-    # Another's dispute is reported exactly as a missing one, so its existence is not revealed.
-    if case is None or actor not in (case.person, case.org):
-        raise NotFound(f"no dispute {dispute_id} of yours")
+    get_dispute(access_store, dispute_id, actor)  # another's dispute: as if there were none
     with access_store.write() as conn:
         _event(conn, dispute_id, "note", actor, today, now, note)
-    return get_dispute(access_store, dispute_id)
+    return get_dispute(access_store, dispute_id, actor)
 
 
 def disputes_for_person(access_store: AccessStore, person: str) -> list[DisputeView]:

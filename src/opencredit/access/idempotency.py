@@ -11,12 +11,19 @@ Per caller (API key) and key:
 The API hashes what identifies the request (method, path and body) into ``body_hash``, calls
 :func:`finish` with the response it sends, and :func:`abandon` if the handler fails without
 one, so that a retry can proceed.
+
+A key lives :data:`TTL` (24 hours, as Stripe keeps them): after that a request with the same
+key is a new request, and :func:`begin` purges expired keys of every caller at most every
+:data:`PURGE_EVERY`, so the table holds about a day of writes. Times come from the ``now``
+arguments (the current UTC time when omitted), so tests control the clock.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import threading
 import time
+import weakref
 from dataclasses import dataclass
 
 from sqlalchemy import and_, delete, select, update
@@ -30,6 +37,13 @@ MAX_KEY_CHARS = 255
 #: Seconds a duplicate waits for the first request to finish, and how often it looks.
 WAIT_SECONDS = 5.0
 POLL_SECONDS = 0.05
+#: How long a key is remembered: a retry within it replays, one after it is a new request.
+TTL = dt.timedelta(hours=24)
+#: How often, at most, :func:`begin` purges expired keys (per store).
+PURGE_EVERY = dt.timedelta(minutes=10)
+
+_last_purge: weakref.WeakKeyDictionary[AccessStore, dt.datetime] = weakref.WeakKeyDictionary()
+_purge_lock = threading.Lock()
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,8 +75,11 @@ def begin(
     now: dt.datetime | None = None,
 ) -> IdempotencyRecord | None:
     """None if this request should proceed (the key is now reserved), else the stored
-    response of the earlier request with the same key and body."""
+    response of the earlier request with the same key and body. A key older than
+    :data:`TTL` is forgotten: the request proceeds as a new one."""
     _check_key(key)
+    now = now or dt.datetime.now(dt.UTC)
+    _purge_now_and_then(store, now)
     try:
         with store.write() as conn:
             conn.execute(
@@ -70,7 +87,7 @@ def begin(
                     caller=caller_key_id,
                     key=key,
                     body_hash=body_hash,
-                    created_at=now or dt.datetime.now(dt.UTC),
+                    created_at=now,
                 )
             )
         return None
@@ -80,9 +97,25 @@ def begin(
     while True:
         with store.read() as conn:
             row = conn.execute(select(idempotency_keys).where(_where(caller_key_id, key))).first()
-        if row is None:  # the first request was abandoned: try to take the key over
+        if row is not None and row.created_at <= now - TTL:  # expired: forget it
+            with store.write() as conn:
+                conn.execute(
+                    delete(idempotency_keys).where(
+                        and_(
+                            _where(caller_key_id, key),
+                            idempotency_keys.c.created_at == row.created_at,
+                        )
+                    )
+                )
+            row = None
+        if row is None:  # abandoned or expired: try to take the key over
             return begin(
-                store, caller_key_id, key, body_hash, wait=max(0.0, deadline - time.monotonic())
+                store,
+                caller_key_id,
+                key,
+                body_hash,
+                wait=max(0.0, deadline - time.monotonic()),
+                now=now,
             )
         if row.body_hash != body_hash:
             raise IdempotencyConflict(
@@ -126,11 +159,21 @@ def abandon(store: AccessStore, caller_key_id: str, key: str) -> None:
         )
 
 
-def purge(store: AccessStore, before: dt.datetime) -> int:
-    """Forget finished requests created before ``before``; returns how many."""
+def purge_expired(store: AccessStore, now: dt.datetime | None = None) -> int:
+    """Forget every key older than :data:`TTL` (finished, or a request that died running);
+    returns how many."""
+    cutoff = (now or dt.datetime.now(dt.UTC)) - TTL
     with store.write() as conn:
         return conn.execute(
-            delete(idempotency_keys).where(
-                and_(idempotency_keys.c.created_at < before, idempotency_keys.c.status.is_not(None))
-            )
+            delete(idempotency_keys).where(idempotency_keys.c.created_at <= cutoff)
         ).rowcount
+
+
+def _purge_now_and_then(store: AccessStore, now: dt.datetime) -> None:
+    """:func:`purge_expired`, at most every :data:`PURGE_EVERY` per store."""
+    with _purge_lock:
+        last = _last_purge.get(store)
+        if last is not None and last <= now < last + PURGE_EVERY:
+            return
+        _last_purge[store] = now
+    purge_expired(store, now)

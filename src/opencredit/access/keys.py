@@ -15,6 +15,7 @@ from dataclasses import dataclass
 
 from sqlalchemy import bindparam, select, update
 
+from opencredit.access import validate
 from opencredit.access.errors import InvalidRequest, NotFound
 from opencredit.access.roles import ORG_ROLES, Caller, Role
 from opencredit.access.store import AccessStore
@@ -24,6 +25,8 @@ from opencredit.errors import UnknownName
 from opencredit.ledger.store import Store
 
 TOKEN_PREFIX = "oc"
+#: Longest key label, in characters (one line, no control characters).
+MAX_LABEL = 200
 #: Built once: every request authenticates.
 _KEY_BY_ID = select(api_keys).where(api_keys.c.key_id == bindparam("key_id"))
 
@@ -92,8 +95,7 @@ def create_key(
             f"unknown role {role!r}; expected one of {', '.join(r.value for r in Role)}"
         ) from None
     subject = _subject(role, subject, ledger)
-    if len(label) > 200:
-        raise InvalidRequest(f"label has {len(label)} characters; at most 200 allowed")
+    label = validate.label(label, "the key's label", MAX_LABEL)
     key_id = secrets.token_hex(8)
     secret = secrets.token_urlsafe(32)
     with store.write() as conn:

@@ -2,7 +2,9 @@
 
 A request names the policy key and the scoring provider that owns it (an organisation code:
 policies' ``provider`` field is free text, so the caller resolves the owner). Only that
-provider may answer, once, in writing. Both stay in the person's file.
+provider may answer, once, in writing. Both stay in the person's file. A provider looks a
+request up only among those addressed to it: another's is "not found" (404), never a 403
+naming whom it is addressed to.
 """
 
 from __future__ import annotations
@@ -10,10 +12,10 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
-from sqlalchemy import Row, and_, select, update
+from sqlalchemy import Connection, Row, and_, select, update
 
 from opencredit.access import validate
-from opencredit.access.errors import AccessDenied, Conflict, NotFound
+from opencredit.access.errors import Conflict, NotFound
 from opencredit.access.store import AccessStore
 from opencredit.access.tables import reviews
 
@@ -78,14 +80,7 @@ def answer_review(
     provider_org = validate.org_code(provider_org)
     answer = validate.text(answer, "the answer", MAX_TEXT)
     with store.write() as conn:
-        row = conn.execute(select(reviews).where(reviews.c.id == review_id)).first()
-        if row is None:
-            raise NotFound(f"no review request {review_id}")
-        if row.provider != provider_org:
-            raise AccessDenied(
-                f"review {review_id} is addressed to {row.provider}, the owner of "
-                f"{row.policy_key}; only it may answer"
-            )
+        row = _addressed_to(conn, review_id, provider_org)
         done = conn.execute(
             update(reviews)
             .where(
@@ -100,6 +95,16 @@ def answer_review(
             raise Conflict(f"review {review_id} was already answered on {row.answered_on}")
         row = conn.execute(select(reviews).where(reviews.c.id == review_id)).one()
     return _review(row)
+
+
+def _addressed_to(conn: Connection, review_id: int, provider_org: str) -> Row:
+    """Review ``review_id`` if it is addressed to ``provider_org``; for anyone else it does not
+    exist (the same :class:`NotFound` as for an id no review has)."""
+    mine = and_(reviews.c.id == review_id, reviews.c.provider == provider_org)
+    row = conn.execute(select(reviews).where(mine)).first()
+    if row is None:
+        raise NotFound(f"no review request {review_id} addressed to you")
+    return row
 
 
 def reviews_for(store: AccessStore, person: str) -> list[Review]:

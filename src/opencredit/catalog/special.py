@@ -906,6 +906,14 @@ _SEARCHED = sorted(
 )
 
 
+def search_terms() -> tuple[str, ...]:
+    """Every lower-case ASCII string that a refused or doubtful name must contain somewhere (a
+    vocabulary word, stem or phrase word, or a term hidden inside other words): a cheap,
+    vectorisable prefilter before :func:`read_name` (a name holding none of them is read as
+    innocent)."""
+    return tuple(_SEARCHED)
+
+
 def _forms(word: str) -> list[str]:
     """The word and what it may be the plural of (``ages``: ``age``; ``cities``: ``city``)."""
     forms = [word]

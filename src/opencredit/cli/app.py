@@ -11,7 +11,9 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
+from opencredit.catalog import Domain
 from opencredit.cli.group import OpenCreditGroup, set_shared, state
+from opencredit.errors import OpenCreditError
 from opencredit.workspace import Workspace, data_dir_from_env
 
 app = typer.Typer(
@@ -48,6 +50,18 @@ AsOfOpt = Annotated[
     dt.datetime | None,
     typer.Option("--as-of", formats=["%Y-%m-%d"], help="Score as of this date [default: today]."),
 ]
+
+#: A file the command reads: it must exist and be a readable file (checked before anything runs).
+INPUT_FILE = {"exists": True, "dir_okay": False, "readable": True}
+SeedOpt = Annotated[int, typer.Option(min=0, max=2**63 - 1, help="Random seed")]
+#: Exit status of `ingest --partial` when rows were left out (the report says how many).
+EXIT_PARTIAL = 3
+#: The largest nation `generate` makes: a country's population (1.4 billion, the scale target).
+MAX_NATION = 1_400_000_000
+#: The largest nation the demo files and scores on one machine.
+MAX_DEMO = 10_000_000
+#: The most years of history `generate` makes.
+MAX_YEARS = 50
 
 
 def _as_of(value: dt.datetime | None) -> dt.date | None:
@@ -90,7 +104,9 @@ def init() -> None:
 
 @registry_app.command("add-persons")
 def add_persons(
-    file: Annotated[Path, typer.Argument(help="Parquet: id, region, birth_date, sex")],
+    file: Annotated[
+        Path, typer.Argument(help="Parquet: id, region, birth_date, sex", **INPUT_FILE)
+    ],
 ) -> None:
     """Register the persons listed in a Parquet file."""
     with _open() as ws:
@@ -102,17 +118,21 @@ def add_persons(
 def add_provider(
     code: Annotated[str, typer.Argument(help="Unified Social Credit Code (18 characters)")],
     name: Annotated[str, typer.Option(help="The organisation's name")],
-    domain: Annotated[list[str], typer.Option(help="A licensed domain (repeatable)")],
+    domain: Annotated[
+        list[Domain], typer.Option(help="A licensed domain (repeatable)", case_sensitive=False)
+    ],
 ) -> None:
     """Register a data provider licensed to file records in some domains."""
     with _open() as ws:
-        org = ws.register_provider(code, name, domain)
+        org = ws.register_provider(code, name, [d.value for d in domain])
         console.print(f"registered {org.name} ({org.code}) for {', '.join(org.domains)}")
 
 
 @app.command()
 def ingest(
-    file: Annotated[Path, typer.Argument(help="CSV, JSON Lines or Parquet file of records")],
+    file: Annotated[
+        Path, typer.Argument(help="CSV, JSON Lines or Parquet file of records", **INPUT_FILE)
+    ],
     provider: Annotated[str, typer.Option(help="The filing organisation's code")],
     partial: Annotated[
         bool,
@@ -122,7 +142,11 @@ def ingest(
         ),
     ] = False,
 ) -> None:
-    """Validate and file a provider's records; a bad row rejects the file unless --partial."""
+    """Validate and file a provider's records; a bad row rejects the file unless --partial.
+
+    Exit status 0: every row filed (or a duplicate); 1: the file was rejected, nothing
+    written; 3: with --partial, the good rows were filed and the bad ones left out.
+    """
     from opencredit.cli import render
     from opencredit.cli.progress import spinner
 
@@ -132,6 +156,8 @@ def ingest(
         render.ingest_report(report, console, ws.data_dir / "rejections")
     if report.rejected_whole:
         raise typer.Exit(1)
+    if report.bad_rows:
+        raise typer.Exit(EXIT_PARTIAL)
 
 
 @app.command()
@@ -260,7 +286,7 @@ def rebuild(
                 raise typer.Exit(1)
             console.print("the columnar copy equals the row store", markup=False)
             return
-        chosen = policy or list(ws.policies)
+        chosen = [ws.policy(p).key for p in policy] if policy else list(ws.policies)
         if engine == Engine.spark:
             from opencredit.engines.spark import rebuild_with_spark
 
@@ -291,10 +317,10 @@ def export_command(
         ExportFormat, typer.Option("--format", help="Output format")
     ] = ExportFormat.parquet,
     out: Annotated[
-        Path | None, typer.Option(help="Output directory [default: DATA/exports/seq-HEAD]")
+        Path | None, typer.Option(help="Output directory (default: DATA/exports/seq-HEAD)")
     ] = None,
     partitions: Annotated[
-        int, typer.Option(min=1, help="Partitions: md5 of the resident ID mod N")
+        int, typer.Option(min=1, max=65_536, help="Partitions: md5 of the resident ID mod N")
     ] = 64,
     with_attributes: Annotated[
         bool, typer.Option(help="Export the persons' attributes too (for the regulator)")
@@ -321,8 +347,47 @@ def export_command(
     )
 
 
+@app.command("import-scores")
+def import_scores_command(
+    file: Annotated[
+        Path, typer.Argument(help="Parquet (file or directory): person, raw, score, band")
+    ],
+    policy: PolicyOpt,
+    manifest: Annotated[
+        Path | None, typer.Option(help="The scores' manifest (default: manifest.json beside FILE)")
+    ] = None,
+    allow_stale: Annotated[
+        bool, typer.Option(help="Store them even if records were filed since they were computed")
+    ] = False,
+    sample: Annotated[
+        int,
+        typer.Option(
+            min=0, max=1_000_000, help="Persons spot-checked against the reference function"
+        ),
+    ] = 100,
+) -> None:
+    """Check scores computed elsewhere (Spark, another site) and store them; nothing on error."""
+    from opencredit.cli.progress import spinner
+    from opencredit.scoring.imports import import_scores
+
+    with _open() as ws, spinner(f"checking {file}", state.quiet):
+        key = ws.policy(policy).key
+        r = import_scores(
+            ws.store, file, key, manifest=manifest, allow_stale=allow_stale, sample=sample
+        )
+    stale = f"; stale: the ledger is now at seq {r.ledger_head:,}" if r.stale else ""
+    console.print(
+        f"imported {r.persons:,} scores under {r.policy} as of {r.as_of} (ledger up to seq "
+        f"{r.head_seq:,}; {r.checked} spot-checked){stale}",
+        soft_wrap=True,
+        markup=False,
+    )
+
+
 @policy_app.command("lint")
-def policy_lint(files: Annotated[list[Path], typer.Argument(help="Policy TOML files")]) -> None:
+def policy_lint(
+    files: Annotated[list[Path], typer.Argument(help="Policy TOML files", **INPUT_FILE)],
+) -> None:
     """Check policies: errors for refused data, warnings for legal and design risks."""
     from opencredit.policies.lint import lint_policy_file, print_report
 
@@ -341,7 +406,10 @@ def policy_list() -> None:
     with _open() as ws:
         for key, p in sorted(ws.policies.items()):
             console.print(
-                f"{key:20} {p.name}  range {p.low}-{p.high}, purposes: {', '.join(p.purposes)}"
+                f"{key:20} {p.name}  range {p.low}-{p.high}, purposes: {', '.join(p.purposes)}",
+                highlight=False,
+                markup=False,
+                soft_wrap=True,
             )
 
 
@@ -350,11 +418,15 @@ def policy_show(policy: Annotated[str, typer.Argument(help="Policy id or id@vers
     """Print an installed policy's published document."""
     with _open() as ws:
         p = ws.policy(policy)
-        console.print(ws.store.policy_documents()[p.key], markup=False, highlight=False)
+        console.print(
+            ws.store.policy_documents()[p.key], markup=False, highlight=False, soft_wrap=True
+        )
 
 
 @policy_app.command("install")
-def policy_install(file: Annotated[Path, typer.Argument(help="Policy TOML file")]) -> None:
+def policy_install(
+    file: Annotated[Path, typer.Argument(help="Policy TOML file", **INPUT_FILE)],
+) -> None:
     """Install a policy (it must lint without errors) and build its factor state."""
     from opencredit.policies.lint import lint_policy_file, print_report
 
@@ -369,10 +441,10 @@ def policy_install(file: Annotated[Path, typer.Argument(help="Policy TOML file")
 
 @app.command()
 def generate(
-    persons: Annotated[int, typer.Option(help="How many persons")] = 100_000,
-    out: Annotated[Path | None, typer.Option(help="Output folder [default: DATA/nation]")] = None,
-    seed: Annotated[int, typer.Option(help="Random seed")] = 2015,
-    years: Annotated[int, typer.Option(help="Years of history")] = 3,
+    persons: Annotated[int, typer.Option(min=1, max=MAX_NATION, help="How many persons")] = 100_000,
+    out: Annotated[Path | None, typer.Option(help="Output folder (default: DATA/nation)")] = None,
+    seed: SeedOpt = 2015,
+    years: Annotated[int, typer.Option(min=1, max=MAX_YEARS, help="Years of history")] = 3,
     as_of: AsOfOpt = None,
 ) -> None:
     """Generate a synthetic nation (persons, providers, records) as Parquet files."""
@@ -388,8 +460,10 @@ def generate(
 
 @app.command()
 def demo(
-    persons: Annotated[int, typer.Option(help="How many persons")] = 100_000,
-    seed: Annotated[int, typer.Option(help="Random seed")] = 2015,
+    persons: Annotated[
+        int, typer.Option(min=1, max=MAX_DEMO, help="How many persons (a small nation is quick)")
+    ] = 100_000,
+    seed: SeedOpt = 2015,
 ) -> None:
     """Generate a nation, file its records, score it under three policies, explain a score."""
     from opencredit.cli.demo import run_demo
@@ -398,8 +472,10 @@ def demo(
 
 
 def _access():
+    """The access store (keys, consents...) of the data directory, which must exist."""
     from opencredit.access import AccessStore, access_url
 
+    _open().close()  # no data directory (or database): say so, rather than make one
     return AccessStore(state.database_url or access_url(data_dir_from_env(state.data)))
 
 
@@ -447,6 +523,8 @@ def keys_list() -> None:
             console.print(
                 f"{k.key_id}  {k.role:16} {k.subject or '-':18}  {state_:18} {k.label}",
                 highlight=False,
+                markup=False,
+                soft_wrap=True,
             )
     finally:
         store.close()
@@ -468,7 +546,7 @@ def keys_revoke(key_id: Annotated[str, typer.Argument(help="The key id")]) -> No
 @app.command()
 def serve(
     host: Annotated[str, typer.Option(help="Interface to listen on")] = "127.0.0.1",
-    port: Annotated[int, typer.Option(help="Port")] = 8000,
+    port: Annotated[int, typer.Option(min=1, max=65535, help="Port")] = 8000,
     workers: Annotated[
         int,
         typer.Option(
@@ -480,10 +558,19 @@ def serve(
     access_log: Annotated[bool, typer.Option(help="Log every request (off with --quiet)")] = True,
 ) -> None:
     """Serve the HTTP API (OpenAPI at /openapi.json, docs at /docs) over the data directory."""
+    import socket
+
     import uvicorn
 
     from opencredit.api.settings import Settings
 
+    try:  # a host that cannot be listened on: say so now, in one line
+        socket.getaddrinfo(host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
+    except OSError as exc:
+        raise OpenCreditError(
+            f"--host {host!r}: cannot listen there ({exc.strerror or exc}); expected an "
+            "address of this machine, such as 127.0.0.1 or 0.0.0.0"
+        ) from None
     settings = Settings(data=data_dir_from_env(state.data), database_url=state.database_url)
     Workspace(settings.data, database_url=settings.database_url).close()  # fail early, clearly
     # Each worker builds the app from the environment, so pass the settings through it.

@@ -33,7 +33,7 @@ def steps(title: str, total: int, quiet: bool = False) -> Iterator[Callable[[str
         started[0] += 1
         progress.update(task, description=f"{title}: {name}")
 
-    with progress:
+    with _cleared_on_error(progress):
         yield advance
         progress.update(task, completed=total, description=title)
 
@@ -69,5 +69,17 @@ def counter(title: str, total: int, quiet: bool = False) -> Iterator[Callable[[i
         transient=False,
     )
     task = progress.add_task(title, total=total)
-    with progress:
+    with _cleared_on_error(progress):
         yield lambda n: progress.advance(task, n)
+
+
+@contextlib.contextmanager
+def _cleared_on_error(progress: Progress) -> Iterator[Progress]:
+    """Run ``progress``; if the work fails, take the bar away, so that the error is the one
+    line a person sees on stderr."""
+    with progress:
+        try:
+            yield progress
+        except BaseException:
+            progress.live.transient = True
+            raise

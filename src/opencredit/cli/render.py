@@ -115,17 +115,26 @@ def ingest_report(report: IngestReport, console: Console, report_dir: Path | Non
     if report.receipt is not None:
         r = report.receipt
         seqs = f"ledger {r.first_seq}..{r.last_seq}" if r.first_seq else "nothing new"
-        console.print(
-            f"[green]accepted[/] {report.source}: batch {r.batch}, {r.accepted:,} "
+        summary = Text.assemble(
+            ("accepted", "green"),
+            f" {report.source}: batch {r.batch}, {r.accepted:,} "
             f"records ({seqs}), {r.duplicates:,} duplicates skipped, "
-            f"{report.bad_rows:,} bad rows rejected"
+            f"{report.bad_rows:,} bad rows rejected",
+        )
+    elif not report.rejected_whole:  # nothing new to write: no rows, or only duplicates
+        summary = Text.assemble(
+            ("nothing new", "green"),
+            f" in {report.source}: {report.rows:,} rows, {report.duplicates:,} duplicates "
+            "skipped, no batch written",
         )
     else:
-        console.print(
-            f"[red]rejected[/] {report.source}: {report.bad_rows:,} bad rows out of "
+        summary = Text.assemble(
+            ("rejected", "red"),
+            f" {report.source}: {report.bad_rows:,} bad rows out of "
             f"{report.rows:,}; nothing was written "
-            "(use --partial to file the good rows and reject only the bad ones)"
+            "(use --partial to file the good rows and reject only the bad ones)",
         )
+    console.print(summary, soft_wrap=True)
     if not report.errors:
         return
     table = Table(title="Bad rows", title_justify="left")
@@ -152,10 +161,12 @@ def distribution(policy: Policy, scores: pa.Table, bins: int = 12, width: int = 
     values = scores.column("score").to_numpy()
     n = len(values)
     hist = Table(
-        title=f"{policy.name} [{policy.key}]: {n:,} persons, mean "
-        f"{values.mean():.0f}, median {np.median(values):.0f}"
-        if n
-        else f"{policy.key}: no scores",
+        title=Text(  # plain text: "[lending@1]" is not markup
+            f"{policy.name} [{policy.key}]: {n:,} persons, mean "
+            f"{values.mean():.0f}, median {np.median(values):.0f}"
+            if n
+            else f"{policy.key}: no scores"
+        ),
         title_justify="left",
         show_header=False,
         box=None,

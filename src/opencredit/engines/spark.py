@@ -159,6 +159,7 @@ def write_scores_spark(
         policy=policy_key,
         policy_sha256=manifest.policies[policy_key],
         head_seq=manifest.head_seq,
+        head_record_sha256=manifest.head_record_sha256,
         as_of=as_of,
         persons=persons,
         engine=f"spark {session.version}",
@@ -187,6 +188,7 @@ def rebuild_with_spark(
     chosen = [ws.policy(p) for p in policies] if policies else list(ws.policies.values())
     session = spark or spark_session()
     results = []
+    ws.data_dir.mkdir(parents=True, exist_ok=True)  # a PostgreSQL workspace may have none yet
     with tempfile.TemporaryDirectory(prefix="spark-", dir=ws.data_dir) as tmp:
         export_dir = Path(tmp) / "export"
         if progress:

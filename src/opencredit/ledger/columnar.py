@@ -30,16 +30,19 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
-import pyarrow.dataset as ds
 import pyarrow.parquet as pq
 
 from opencredit.catalog import KINDS, PURCHASE_CATEGORIES
 from opencredit.ledger.person_keys import to_keys
 from opencredit.ledger.store import Store
+
+if TYPE_CHECKING:
+    import pyarrow.dataset
 
 #: One segment row per ledger entry. ``occurred`` in days since 1970-01-01; codes index the
 #: manifest's dictionaries; ``action`` indexes :data:`ACTIONS`.
@@ -58,9 +61,12 @@ SEGMENT_SCHEMA = pa.schema(
 )
 ACTIONS = ("file", "amend", "retract")
 FORMAT = 1
-#: Compact (merge every segment into one sorted base) beyond this many deltas, or when the
-#: deltas hold more than a quarter of the base's rows: each record is rewritten O(log n) times.
+#: Merge the deltas into one sorted segment beyond this many (or when they hold more than a
+#: quarter of the largest segment's rows, at most 4 Mi); see ``_compact_if_due``.
 MAX_DELTAS = 16
+MAX_RUNS = 8
+#: A filing this large is sorted before it is written: a sorted segment at once.
+SORT_AT_FILING = 1 << 16
 _ROW_GROUP = 1 << 20
 
 _thread_locks: dict[Path, threading.Lock] = {}
@@ -159,7 +165,11 @@ class ColumnarCopy:
         """Bring the copy level with ``store`` (records and persons); returns its manifest."""
         with self._locked(exclusive=True):
             manifest = self.manifest()
-            if manifest is None or not self._current(manifest, store):
+            if (
+                manifest is None
+                or not self._current(manifest, store)
+                or not self._same_ledger(manifest, store)
+            ):
                 manifest = self._catch_up(store, manifest)
             return manifest
 
@@ -216,30 +226,33 @@ class ColumnarCopy:
     def _write_delta(self, manifest: Manifest, records: pa.Table) -> None:
         segment = encode(records, manifest)
         first, last = records.column("seq")[0].as_py(), records.column("seq")[-1].as_py()
-        name = f"delta-{first:012d}-{last:012d}.parquet"
+        large = segment.num_rows >= SORT_AT_FILING
+        if large:
+            segment = segment.sort_by([("person", "ascending"), ("seq", "ascending")])
+        name = f"{'sorted' if large else 'delta'}-{first:012d}-{last:012d}.parquet"
         _write(segment, self.dir / name)
-        manifest.segments.append(Segment(name, first, last, segment.num_rows, sorted=False))
+        manifest.segments.append(Segment(name, first, last, segment.num_rows, sorted=large))
         manifest.last_seq = last
         i = records.num_rows - 1
         manifest.last_record = _fingerprint(
-            int(segment.column("person")[i].as_py()),
+            int(records.column("person")[i].as_py()[:17]),
             records.column("kind")[i].as_py(),
             records.column("occurred")[i].as_py().toordinal(),
         )
 
     def _compact_if_due(self, manifest: Manifest) -> None:
-        """Two tiers, as a log-structured merge: many small deltas become one sorted
-        segment; sorted segments are merged into one base once the smaller ones hold more
-        than a quarter of the largest's rows. Each record is rewritten O(log n) times."""
+        """Tiers, as a log-structured merge: many small deltas become one sorted segment;
+        beyond :data:`MAX_RUNS` sorted segments, all but the largest few are merged. The
+        largest are left alone, so a filing never rewrites the whole ledger (``compact``
+        does, on demand); the rebuild reads any number of sorted segments at the same speed."""
         deltas = [s for s in manifest.segments if not s.sorted]
         base_rows = max((s.rows for s in manifest.segments if s.sorted), default=0)
-        if deltas and (
-            len(deltas) > MAX_DELTAS or sum(s.rows for s in deltas) * 4 > max(base_rows, 1 << 16)
-        ):
+        limit = min(max(base_rows // 4, 1 << 16), 1 << 22)
+        if deltas and (len(deltas) > MAX_DELTAS or sum(s.rows for s in deltas) > limit):
             self._merge(manifest, deltas)
         runs = sorted((s for s in manifest.segments if s.sorted), key=lambda s: -s.rows)
-        if len(runs) > 1 and (len(runs) > 8 or sum(s.rows for s in runs[1:]) * 4 > runs[0].rows):
-            self._merge(manifest, runs)
+        if len(runs) > MAX_RUNS:
+            self._merge(manifest, runs[MAX_RUNS // 2 :])
 
     def compact(self) -> None:
         """Merge every segment into one base sorted by (person, seq)."""
@@ -290,14 +303,16 @@ class ColumnarCopy:
         return sum(p.stat().st_size for p in self.dir.iterdir() if p.is_file())
 
 
-def scan(data_dir: str | Path) -> ds.Dataset:
+def scan(data_dir: str | Path) -> pyarrow.dataset.Dataset:
     """The columnar copy of the ledger in ``data_dir`` as a pyarrow dataset (SEGMENT_SCHEMA;
     decode codes with the manifest's dictionaries). Call after ``Workspace.columnar()`` has
     caught the copy up; the files stay while no compaction runs."""
+    import pyarrow.dataset
+
     copy = ColumnarCopy(Path(data_dir) / "columnar")
     manifest = copy.manifest()
     files = [str(copy.dir / s.file) for s in manifest.segments] if manifest else []
-    return ds.dataset(files, schema=SEGMENT_SCHEMA, format="parquet")
+    return pyarrow.dataset.dataset(files, schema=SEGMENT_SCHEMA, format="parquet")
 
 
 def encode(records: pa.Table, manifest: Manifest) -> pa.Table:

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import json
 import shutil
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
@@ -35,6 +36,7 @@ import pyarrow.parquet as pq
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from opencredit.errors import OpenCreditError
+from opencredit.ledger.records import Record
 from opencredit.ledger.store import RECORD_SCHEMA, Store
 from opencredit.scoring.batch import DISPUTE_SCHEMA
 
@@ -42,8 +44,14 @@ FORMAT = "opencredit-ledger-export"
 FORMAT_VERSION = 1
 MANIFEST_FILE = "manifest.json"
 DEFAULT_PARTITIONS = 64
+#: More would mean directories of a few persons each (1,024 suit 1.4 billion: docs/SCALING.md).
+MAX_PARTITIONS = 65_536
 #: How the partition is computed, as written into every manifest.
 PARTITION_HASH = "md5: int(md5(utf8(person)).hex[0:8], 16) % partitions"
+
+#: DuckDB's memory while writing (it spills to disk beyond it), and the rows read per batch.
+EXPORT_MEMORY = "512MB"
+EXPORT_BATCH_ROWS = 100_000
 
 #: Given the head seq, the ledger up to it (RECORD_SCHEMA) as Arrow record batches.
 RecordSource = Callable[[int], Iterable[pa.RecordBatch]]
@@ -62,6 +70,9 @@ class ExportManifest(BaseModel):
     format_version: Literal[1] = FORMAT_VERSION
     created: dt.datetime
     head_seq: int = Field(ge=0, description="the ledger up to this sequence number")
+    #: :func:`record_fingerprint` of the record at ``head_seq`` (None for an empty ledger):
+    #: another ledger of the same length has another last record.
+    head_record_sha256: str | None = Field(pattern=r"^[0-9a-f]{64}$")
     records: int = Field(ge=0)
     persons: int = Field(ge=0)
     disputes: int = Field(ge=0)
@@ -80,6 +91,29 @@ def document_hash(document: str) -> str:
     return hashlib.sha256(document.encode("utf-8")).hexdigest()
 
 
+def record_fingerprint(record: Record) -> str:
+    """SHA-256 of a ledger entry's fields, hex: names the entry, and the ledger it ends."""
+    fields = [
+        record.seq,
+        record.person,
+        record.kind,
+        record.occurred.isoformat(),
+        record.value,
+        record.category,
+        record.org,
+        record.ref,
+        str(record.action),
+        record.target,
+    ]
+    return hashlib.sha256(json.dumps(fields, ensure_ascii=False).encode("utf-8")).hexdigest()
+
+
+def head_fingerprint(store: Store, head: int) -> str | None:
+    """:func:`record_fingerprint` of the record at ``head``; None if there is none."""
+    record = store.record(head) if head else None
+    return record_fingerprint(record) if record else None
+
+
 def partition_of(person: str, partitions: int) -> int:
     """The partition of ``person`` (see the module docstring)."""
     return int(hashlib.md5(person.encode("utf-8")).hexdigest()[:8], 16) % partitions
@@ -94,7 +128,7 @@ def partition_sql(column: str, partitions: int, dialect: str = "duckdb") -> str:
     raise ValueError(f"no partition expression for dialect {dialect!r}")
 
 
-def store_records(store: Store, batch_rows: int = 1_000_000) -> RecordSource:
+def store_records(store: Store, batch_rows: int = EXPORT_BATCH_ROWS) -> RecordSource:
     """The row store as a record source (:meth:`Store.export_records`, in batches)."""
     return lambda head: store.export_records(head, batch_rows=batch_rows)
 
@@ -114,8 +148,8 @@ def export_ledger(
     The export is written beside ``out`` and renamed into place at the end, so ``out`` never
     holds half an export. ``progress`` is called with the number of records of each batch
     written."""
-    if partitions < 1:
-        raise ExportError(f"--partitions must be at least 1, not {partitions}")
+    if not 1 <= partitions <= MAX_PARTITIONS:
+        raise ExportError(f"--partitions must be 1 to {MAX_PARTITIONS:,}, not {partitions:,}")
     out = Path(out)
     if out.exists() and (not out.is_dir() or any(out.iterdir())):
         raise ExportError(f"{out} already exists and is not an empty directory; choose another")
@@ -148,6 +182,7 @@ def export_ledger(
         manifest = ExportManifest(
             created=dt.datetime.now(dt.UTC),
             head_seq=head,
+            head_record_sha256=head_fingerprint(store, head),
             records=records,
             persons=persons.num_rows,
             disputes=disputes.num_rows,
@@ -205,6 +240,11 @@ def _write_partitioned(
     """Write ``data`` under ``directory/part=K/`` (hive style); returns the rows written."""
     con = duckdb.connect()
     try:
+        # no progress bar of DuckDB's own; order within a partition is not promised, and not
+        # keeping it lets DuckDB stream instead of buffering
+        con.execute("SET enable_progress_bar = false")
+        con.execute("SET preserve_insertion_order = false")
+        con.execute(f"SET memory_limit = '{EXPORT_MEMORY}'")
         con.register("data", data)
         target = directory.as_posix().replace("'", "''")
         written = con.execute(

@@ -47,6 +47,8 @@ from opencredit.ledger.store import (
     terms_in_key_order,
 )
 from opencredit.perthread import PerThread
+from opencredit.registry.organisations import check_org_name
+from opencredit.registry.persons import check_persons
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -231,7 +233,7 @@ class PostgresStore(SQLStore):
 
     # registry --------------------------------------------------------------------------------
     def add_persons(self, persons: pa.Table) -> int:
-        persons = persons.select(PERSON_SCHEMA.names).cast(PERSON_SCHEMA).cast(_STORED_PERSONS)
+        persons = check_persons(persons).cast(_STORED_PERSONS)
         with self.db.transaction():
             self.db.execute(
                 "CREATE TEMP TABLE IF NOT EXISTS new_persons (LIKE persons) ON COMMIT DELETE ROWS"
@@ -263,6 +265,7 @@ class PostgresStore(SQLStore):
         return table.cast(PERSON_SCHEMA)
 
     def add_organisation(self, org: Organisation) -> None:
+        org = Organisation(org.code, check_org_name(org.name), org.domains)
         self.db.execute(
             "INSERT INTO organisations VALUES (%s, %s, %s) ON CONFLICT (code) DO UPDATE SET "
             "name = excluded.name, domains = excluded.domains",

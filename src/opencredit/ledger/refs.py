@@ -19,7 +19,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from opencredit.catalog import refuse_special
-from opencredit.catalog.special import SPECIAL_CATEGORIES
+from opencredit.catalog.special import search_terms
 from opencredit.errors import RefusedData
 
 MAX_REF_LENGTH = 64
@@ -29,12 +29,15 @@ _REF = re.compile(REF_PATTERN)
 
 
 def normalise_ref(ref: str) -> str:
-    """The ref as filed: surrounding white space removed (idempotent)."""
-    return ref.strip()
+    """The ref as filed: surrounding white space removed (idempotent); exactly as
+    :func:`check_refs` trims a column (Unicode white space, as Arrow defines it)."""
+    return pc.utf8_trim_whitespace(pa.array([ref], pa.string()))[0].as_py()
 
 
 def ref_problem(ref: str, what: str = "ref") -> str | None:
     """Why ``ref`` (already trimmed) cannot be a ref, or None if it can."""
+    if not ref:
+        return f"is empty; a {what} identifies the record"
     for pos, char in enumerate(ref):
         if unicodedata.category(char) in ("Cc", "Cf", "Zl", "Zp"):
             return (
@@ -70,10 +73,9 @@ def check_refs(refs: pa.ChunkedArray | pa.Array, what: str = "ref") -> tuple[pa.
     present = _np(pc.and_(pc.is_valid(trimmed), pc.not_equal(trimmed, "")))
     shaped = _np(pc.match_substring_regex(trimmed, f"^{REF_PATTERN}$"))
     suspect = present & ~shaped
-    # Refs of the right shape are ASCII: a stem of SPECIAL_CATEGORIES can only match one if
-    # it occurs in the ref's letters and digits run together (special_category_of matches
-    # words and the words glued together from their start). Those few are judged by
-    # special_category_of itself, through refuse_special.
+    # Refs of the right shape are ASCII: the vocabulary can only refuse one if one of its
+    # search terms occurs in the ref's letters and digits run together. Those few are judged
+    # by the vocabulary itself, through refuse_special.
     squashed = pc.replace_substring_regex(pc.utf8_lower(trimmed), "[^a-z0-9]", "")
     suspect |= present & shaped & _np(pc.match_substring_regex(squashed, _stems_regex()))
     problems = {}
@@ -86,9 +88,8 @@ def check_refs(refs: pa.ChunkedArray | pa.Array, what: str = "ref") -> tuple[pa.
 
 
 def _stems_regex() -> str:
-    """Any stem of any special category, as a substring (read at call time: the list grows)."""
-    stems = {stem.rstrip("$") for stems in SPECIAL_CATEGORIES.values() for stem in stems}
-    return "|".join(re.escape(stem) for stem in sorted(stems) if stem)
+    """Any search term of the refused vocabulary, as a substring."""
+    return "|".join(re.escape(term) for term in search_terms() if term.isascii())
 
 
 def _np(array: pa.Array | pa.ChunkedArray) -> np.ndarray:

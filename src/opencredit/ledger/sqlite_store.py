@@ -32,6 +32,8 @@ from opencredit.ledger.store import (
     terms_in_key_order,
 )
 from opencredit.perthread import PerThread
+from opencredit.registry.organisations import check_org_name
+from opencredit.registry.persons import check_persons
 
 #: Run one statement at a time, split at ";" (see _create_tables): no ";" inside one.
 SCHEMA = """
@@ -149,7 +151,7 @@ class SQLiteStore(SQLStore):
 
     # registry --------------------------------------------------------------------------------
     def add_persons(self, persons: pa.Table) -> int:
-        persons = persons.select(PERSON_SCHEMA.names).cast(PERSON_SCHEMA)
+        persons = check_persons(persons)
         before = self.count_persons()
         birth = persons.column("birth_date").cast(pa.int32()).to_pylist()
         rows = zip(
@@ -193,6 +195,7 @@ class SQLiteStore(SQLStore):
         )
 
     def add_organisation(self, org: Organisation) -> None:
+        org = Organisation(org.code, check_org_name(org.name), org.domains)
         with self._transaction():
             self.db.execute(
                 "INSERT INTO organisations VALUES (?, ?, ?) ON CONFLICT (code) DO UPDATE SET "

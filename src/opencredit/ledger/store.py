@@ -114,7 +114,9 @@ class Store(ABC):
     # registry ------------------------------------------------------------------------------
     @abstractmethod
     def add_persons(self, persons: pa.Table) -> int:
-        """Register persons (PERSON_SCHEMA); already registered ids are skipped. Returns new."""
+        """Register persons (an ``id`` column, and optionally the attributes it encodes; see
+        :func:`opencredit.registry.persons.check_persons`, which refuses the whole table if any
+        row is bad); already registered ids are skipped. Returns how many are new."""
 
     @abstractmethod
     def person(self, person_id: str) -> Person | None:

@@ -17,10 +17,12 @@ from __future__ import annotations
 import datetime as dt
 import math
 from collections.abc import Iterable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 
 import numba
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from opencredit.clock import to_days
@@ -142,12 +144,23 @@ def dead_seqs(
 
 
 def batches(copy: ColumnarCopy, manifest: Manifest) -> Iterator[tuple[pa.RecordBatch, bool]]:
-    """Every row group of the copy with whether its segment is sorted by person."""
-    for segment in manifest.segments:
-        for batch in pq.ParquetFile(copy.dir / segment.file).iter_batches(
-            batch_size=1 << 20, columns=_READ
-        ):
-            yield batch, segment.sorted
+    """Every row group of the copy with whether its segment is sorted by person; the next
+    is decoded in another thread while the caller works on this one (the kernel releases
+    the GIL)."""
+
+    def read() -> Iterator[tuple[pa.RecordBatch, bool]]:
+        for segment in manifest.segments:
+            for batch in pq.ParquetFile(copy.dir / segment.file).iter_batches(
+                batch_size=1 << 20, columns=_READ
+            ):
+                yield batch, segment.sorted
+
+    with ThreadPoolExecutor(1) as pool:
+        source = read()
+        ahead = pool.submit(next, source, None)
+        while (item := ahead.result()) is not None:
+            ahead = pool.submit(next, source, None)
+            yield item
 
 
 def columns_of(batch: pa.RecordBatch, persons: np.ndarray, is_sorted: bool) -> tuple:
@@ -164,14 +177,15 @@ def columns_of(batch: pa.RecordBatch, persons: np.ndarray, is_sorted: bool) -> t
             "the columnar copy names a person the registry does not hold; "
             "run `opencredit rebuild --check`"
         )
-    value = batch.column("value").to_numpy(zero_copy_only=False)  # nulls as NaN
+    # nulls as NaN, always a new read-only array: one compiled signature, not two
+    value = pc.fill_null(batch.column("value"), math.nan).to_numpy()
     category = batch.column("category").fill_null(-1).to_numpy()
     return (
         pidx,
         batch.column("seq").to_numpy(),
         batch.column("kind").to_numpy(),
         batch.column("occurred").to_numpy(),
-        value.astype(np.float64, copy=False),
+        value,
         category,
         batch.column("action").to_numpy(),
     )

@@ -141,7 +141,7 @@ def _duckdb_scores(
             manifest.last_seq,
             bool(disputes),
         )
-        table = con.sql(sql).fetch_arrow_table()
+        table = con.sql(sql).to_arrow_table()
     finally:
         con.close()
     persons = table.column("person").to_numpy()

@@ -37,7 +37,17 @@ from opencredit.policies.model import Factor, Policy
 from opencredit.scoring.kernel import batches, columns_of, dead_seqs, live
 
 _NEVER = np.int64(1) << 40  # a day after every real one
-_ARRAYS = ("persons", "a", "b", "ev_day", "ev_person", "ev_shape", "ev_sign", "ev_occ", "ev_value")
+_ARRAYS = (
+    "persons",
+    "a",
+    "b",
+    "ev_start",  # person i's events are ev_start[i]:ev_start[i + 1], by day
+    "ev_day",
+    "ev_shape",
+    "ev_sign",
+    "ev_occ",
+    "ev_value",
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -153,10 +163,15 @@ class ScoreState:
             held.append(tuple(x[:n_terms] for x in terms))
         events.append(_dispute_events(a, b, held, disputes, t0, rules[4]))
         ev = [np.concatenate([e[i] for e in events]) for i in range(6)]
-        order = np.argsort(ev[0], kind="stable")
+        order = np.lexsort((ev[0], ev[1]))  # by person, then day: each person's queue
         arrays = {"persons": persons, "a": a, "b": b}
-        for name, column in zip(_ARRAYS[3:], ev, strict=True):
-            arrays[name] = column[order]
+        names = ("ev_day", None, "ev_shape", "ev_sign", "ev_occ", "ev_value")
+        for name, column in zip(names, ev, strict=True):
+            if name is not None:  # the person is the position in ev_start
+                arrays[name] = column[order]
+        arrays["ev_start"] = np.concatenate(
+            [[0], np.cumsum(np.bincount(ev[1], minlength=n))]
+        ).astype(np.int64)
         meta = _Meta(
             reference.isoformat(),
             manifest.last_seq,
@@ -197,30 +212,26 @@ class ScoreState:
         half = np.array([s.half_life_days or 0.0 for s in self.shapes])
         decay = np.where(half > 0, 2.0 ** (-(t - t0) / np.where(half > 0, half, 1.0)), 1.0)
         arr = self.arrays
-        upto = int(np.searchsorted(arr["ev_day"], t, side="right"))
-        a, b = _advance(arr["a"], arr["b"], decay)
-        _apply_events(
-            a,
-            b,
-            arr["ev_person"][:upto],
-            arr["ev_shape"][:upto],
-            arr["ev_sign"][:upto],
-            arr["ev_occ"][:upto],
-            arr["ev_value"][:upto],
-            t,
-            half,
-        )
         index = {s: i for i, s in enumerate(self.shapes)}
         factors = [f for p in policies for f in p.factors]
         pstart = np.cumsum([0] + [len(p.factors) for p in policies])
         raw, score = _finish(
-            a,
-            b,
+            arr["a"],
+            arr["b"],
+            decay,
+            t,
+            half,
+            arr["ev_start"],
+            arr["ev_day"],
+            arr["ev_shape"],
+            arr["ev_sign"],
+            arr["ev_occ"],
+            arr["ev_value"],
             np.array([index[shape_of(f)] for f in factors], dtype=np.int64),
-            np.array([f.per_record for f in factors]),
-            np.array([f.per_unit for f in factors]),
-            np.array([f.min for f in factors]),
-            np.array([f.max for f in factors]),
+            np.array([f.per_record for f in factors], dtype=np.float64),
+            np.array([f.per_unit for f in factors], dtype=np.float64),
+            np.array([f.min for f in factors], dtype=np.float64),
+            np.array([f.max for f in factors], dtype=np.float64),
             pstart.astype(np.int64),
             np.array([float(p.base) for p in policies]),
             np.array([float(p.low) for p in policies]),
@@ -244,14 +255,15 @@ class ScoreState:
             meta = _Meta(**json.loads((directory / "state.json").read_text(encoding="utf-8")))
         except FileNotFoundError:
             return None
-        arrays = {name: np.load(directory / f"{name}.npy", mmap_mode="r") for name in _ARRAYS}
+        arrays = {name: np.load(directory / f"{name}.npy") for name in _ARRAYS}
         return cls(meta, arrays)
 
 
 def disputes_digest(disputes: Sequence[Dispute]) -> str:
     """A digest of the disputes (seq, opened, resolved), in any order."""
     rows = sorted(
-        (d.seq, d.opened.toordinal(), d.resolved and d.resolved.toordinal()) for d in disputes
+        (d.seq, d.opened.toordinal(), -1 if d.resolved is None else d.resolved.toordinal())
+        for d in disputes
     )
     return hashlib.sha256(repr(rows).encode()).hexdigest()[:16]
 
@@ -399,7 +411,9 @@ def _dispute_events(a, b, held, disputes, t0, half) -> tuple[np.ndarray, ...]:
                     b[p, s] -= v * w
                 if start > t0:
                     rows.append((start, p, s, -1, occ, v))
-                if stop > t0 and stop < end:
+                if stop > t0 and stop < int(_NEVER):
+                    # back when the dispute is resolved; at ``end`` this cancels the
+                    # term's own leaving, as it had already left
                     rows.append((stop, p, s, 1, occ, v))
     cols = list(zip(*rows, strict=True)) if rows else [[]] * 6
     types = (np.int64, np.int64, np.int64, np.int8, np.int64, np.float64)
@@ -407,38 +421,52 @@ def _dispute_events(a, b, held, disputes, t0, half) -> tuple[np.ndarray, ...]:
 
 
 @numba.njit(cache=True, nogil=True)
-def _advance(a0, b0, decay):  # pragma: no cover
-    """(a0, b0) faded to the new date: each shape's column times its decay."""
-    n, m = a0.shape
-    a = np.empty((n, m))
-    b = np.empty((n, m))
-    for i in range(n):
-        for s in range(m):
-            a[i, s] = a0[i, s] * decay[s]
-            b[i, s] = b0[i, s] * decay[s]
-    return a, b
-
-
-@numba.njit(cache=True, nogil=True)
-def _apply_events(a, b, person, shape, sign, occ, value, t, half):  # pragma: no cover
-    for e in range(len(person)):
-        s = shape[e]
-        w = sign[e] * _weight(t, occ[e], half[s])
-        a[person[e], s] += w
-        b[person[e], s] += w * value[e]
-
-
-@numba.njit(cache=True, nogil=True)
-def _finish(a, b, f_shape, f_pr, f_pu, f_min, f_max, pstart, base, low, high):  # pragma: no cover
-    n, n_pol = a.shape[0], len(base)
+def _finish(
+    a,
+    b,
+    decay,
+    t,
+    half,
+    ev_start,
+    ev_day,
+    ev_shape,
+    ev_sign,
+    ev_occ,
+    ev_value,
+    f_shape,
+    f_pr,
+    f_pu,
+    f_min,
+    f_max,
+    pstart,
+    base,
+    low,
+    high,
+):  # pragma: no cover
+    """(raw, score), persons x policies: each person's state faded to t, plus their queued
+    events up to t; then each factor's points, clip, sum, clip, round."""
+    n, n_shapes = a.shape
+    n_pol = len(base)
     raw = np.empty((n, n_pol))
     score = np.empty((n, n_pol), dtype=np.int64)
+    da = np.zeros(n_shapes)
+    db = np.zeros(n_shapes)
     for i in range(n):
+        for s in range(n_shapes):
+            da[s] = a[i, s] * decay[s]
+            db[s] = b[i, s] * decay[s]
+        for e in range(ev_start[i], ev_start[i + 1]):
+            if ev_day[e] > t:
+                break
+            s = ev_shape[e]
+            w = ev_sign[e] * _weight(t, ev_occ[e], half[s])
+            da[s] += w
+            db[s] += w * ev_value[e]
         for p in range(n_pol):
             total = base[p]
             for f in range(pstart[p], pstart[p + 1]):
                 s = f_shape[f]
-                x = f_pr[f] * a[i, s] + f_pu[f] * b[i, s]
+                x = f_pr[f] * da[s] + f_pu[f] * db[s]
                 total += min(max(x, f_min[f]), f_max[f])
             total = min(max(total, low[p]), high[p])
             raw[i, p] = total
