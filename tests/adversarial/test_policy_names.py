@@ -119,6 +119,12 @@ DISGUISED = {
     "housewife": "housewife",
     "cohabiting": "cohabiting",
     "period tracker": "period_tracker",
+    "voted": "votedFor",
+    "chromosome": "xx_chromosome",
+    "psych": "psychTreatment",
+    "yrs old": "yrs_old",
+    "ID prefix": "idPrefix",
+    "ID in pinyin": "shengfenzheng",
     # Chinese terms
     "宗教": "宗教",
     "民族": "少数民族",
@@ -203,3 +209,35 @@ def test_factor_numbers_that_are_not_finite_or_huge_are_refused(field: str, lite
     text = with_factor_id("late").replace('"min" = -50.0', '"min" = -50.0', 1)
     text = re.sub(rf'"{field}" = [^\n]*\n', "", text) + f'"{field}" = {literal}\n'
     refused(text)
+
+
+#: Purposes an adversary would try: screening by what may not be scored, punishment, and
+#: names outside the catalogue. Refused whatever the reason (the catalogue is closed).
+PURPOSES = [
+    "visa_vetting",
+    "exit_ban",
+    "high_speed_rail_restriction",
+    "kindergarten_admission_children_of_debtors",
+    "religious_screening",
+    "faith_check",
+    "ethnicity_review",
+    "orientation_check",
+    "family_planning_compliance",
+    "pregnancy_screening",
+    "party_loyalty",
+    "political_vetting",
+    "union_screening",
+    "tenancy_by_age",
+    "Lending",
+    "lending ",
+    "\uff4c\uff45\uff4e\uff44\uff49\uff4e\uff47",  # full-width lending
+    "lend\u200bing",
+    "l\u0435nding",  # Cyrillic e
+]
+
+
+@pytest.mark.parametrize("purpose", PURPOSES)
+def test_purposes_outside_the_catalogue_are_refused(purpose: str) -> None:
+    data = copy.deepcopy(BASE)
+    data["purposes"] = [purpose]
+    refused(document(data))

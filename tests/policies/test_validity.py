@@ -216,6 +216,7 @@ def vocabulary(*tables: dict[str, tuple[str, ...]]) -> list[str]:
 
 #: For each stem of the vocabulary (a word family), one word of the family.
 STEM_WORDS = {
+    "chromosom*": "chromosomes",
     "health*": "healthcare",
     "medic*": "medication",
     "pharma*": "pharmacy",

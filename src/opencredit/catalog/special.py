@@ -83,6 +83,8 @@ SPECIAL_CATEGORIES: dict[str, tuple[str, ...]] = {
         "patient record",
         "jian kang",
         "hepatitis",
+        "psych",
+        "psychs",
         "tubercul*",
         "alcoholism",
         "anxiety",
@@ -418,6 +420,7 @@ SPECIAL_CATEGORIES: dict[str, tuple[str, ...]] = {
     "political opinion": (
         "politic*",
         "cpc",
+        "voted",
         "kmt",
         "xinfang",
         "xin fang",
@@ -477,6 +480,7 @@ SPECIAL_CATEGORIES: dict[str, tuple[str, ...]] = {
     "genetic and biometric data": (
         "genetic*",
         "handprint*",
+        "chromosom*",
         "vein scan",
         "palm vein",
         "hand geometry",
@@ -552,6 +556,8 @@ PERSON_ATTRIBUTES: dict[str, tuple[str, ...]] = {
         "gen x",
         "gen y",
         "years old",
+        "yrs old",
+        "yr old",
         "age of account holder",
         "age of the account holder",
         "account holder age",
@@ -699,6 +705,9 @@ PERSON_ATTRIBUTES: dict[str, tuple[str, ...]] = {
         "resident id",
         "id number",
         "idnumber",
+        "id prefix",
+        "id digits",
+        "sheng fen zheng",
         "id card",
         "identity card",
         "identity number",
@@ -749,6 +758,9 @@ PLACES: tuple[str, ...] = (
 #: Ambiguous words and phrases: they can name a refused thing, but have an innocent sense too.
 #: A name with one is accepted; lint warns with this text.
 AMBIGUOUS: dict[str, str] = {
+    "pill": "'pill' can mean the contraceptive pill (reproductive health)",
+    "pills": "'pills' can mean contraceptive pills or medicines (health)",
+    "xinyang": "'xinyang' is a city (信阳), or religious belief (信仰) in pinyin",
     "trans": "'trans' can mean a transaction or a transgender person (sex life)",
     "depression": "'depression' can mean an economic depression or the illness (health)",
     "depressed": "'depressed' can mean depressed prices or the illness (health)",
