@@ -138,6 +138,13 @@ def test_dates_that_are_not_plain_or_possible_are_refused(store, tmp_path, occur
 REFS = [
     "abortion-clinic-visit",  # refs.py's pre-filter misses stems on main; fixed on ingeststrict
     "pregnancy test 2024",
+    "creed-17",
+    "monk-donation-1",
+    "picket-2024-3",
+    "hepatitisB-7",
+    "IVF:cycle:2",
+    "church_tithe_12",
+    "LGBTQ-club-4",
     "late payment, muslim customer",
     "ref\u200b1",
     "ref\u202e1",
@@ -221,3 +228,12 @@ def test_deeply_nested_json_is_refused(store, tmp_path):
     head = json.dumps({"person": PERSON, "kind": "speeding", "occurred": "2024-03-01"})
     path.write_text(head[:-1] + f', "ref": "t1", "value": {deep}}}\n', encoding="utf-8")
     refused(store, path)
+
+
+INNOCENT_REFS = ["INV-2024-000123", "mortgage-1", "UNIONPAY-77", "ESSEX-001", "avg/usage:7"]
+
+
+@pytest.mark.parametrize("ref", INNOCENT_REFS)
+def test_innocent_refs_file(store, tmp_path, ref):
+    report = ingest_file(store, csv_file(tmp_path, good(ref=ref)), ORG, today=TODAY)
+    assert report.receipt is not None and not report.errors, report.errors
