@@ -241,3 +241,29 @@ def test_purposes_outside_the_catalogue_are_refused(purpose: str) -> None:
     data = copy.deepcopy(BASE)
     data["purposes"] = [purpose]
     refused(document(data))
+
+
+#: Characters no policy text may hold: NUL (PostgreSQL cannot store it), other controls, a
+#: right-to-left override (a reason shown reversed), invisible and unassigned characters.
+HIDDEN = ["\\u0000", "\\u0007", "\\u001b", "\\u007f", "\\u202e", "\\u200b", "\\u2028", "\\ufeff"]
+
+
+@pytest.mark.parametrize("char", HIDDEN)
+@pytest.mark.parametrize("field", ["name", "description", "provider"])
+def test_policy_texts_are_printable(field: str, char: str) -> None:
+    data = {**copy.deepcopy(BASE), field: ""}
+    refused(document(data, {field: f'"Fine {char}text"'}))
+
+
+@pytest.mark.parametrize("char", HIDDEN)
+def test_band_names_and_reasons_are_printable(char: str) -> None:
+    text = with_band("Low").replace('"name" = "Low"', f'"name" = "Lo{char}w"')
+    refused(text)
+    text = with_band("Low").replace('"reason" = "Late payments"', f'"reason" = "Late{char}"')
+    refused(text)
+
+
+def test_prose_keeps_line_breaks_and_tabs() -> None:
+    data = {**copy.deepcopy(BASE), "description": ""}
+    policy = parse_policy(document(data, {"description": '"Line one\\n\\tline two"'}))
+    assert policy.description == "Line one\n\tline two"
