@@ -138,6 +138,14 @@ DISGUISED = {
     "90后": "90后",
     "上访": "上访户",
     "罢工": "罢工",
+    "党员, traditional": "黨員",
+    "性别, traditional": "性別",
+    "年龄, traditional": "年齡",
+    "户籍, traditional": "戶籍",
+    "同性恋, traditional": "同性戀",
+    "工会, traditional": "工會",
+    "生肖": "生肖",
+    "外地人": "外地人",
     # disguised letters
     "all-Cyrillic sex": "\u0455\u0435\u0445",
     "Cyrillic age": "\u0430g\u0435",
@@ -186,6 +194,7 @@ INNOCENT = [
     "good_standing",
     "Excellent",
     "\u826f\u597d",  # 良好 (good)
+    "優秀",  # excellent, in traditional characters
     "Stra\u00dfe",
 ]
 

@@ -48,9 +48,21 @@ def _segmenter() -> Any:
 
 def normalise(name: str) -> str:
     """``name`` in NFKC form (full-width ``ａｇｅ`` is ``age``) without invisible format or control
-    characters (a zero-width space hidden inside ``age``)."""
+    characters (a zero-width space hidden inside ``age``), Chinese in simplified characters
+    (``黨員`` is ``党员``)."""
     text = unicodedata.normalize("NFKC", name)
-    return "".join(c for c in text if unicodedata.category(c) not in ("Cf", "Cc"))
+    text = "".join(c for c in text if unicodedata.category(c) not in ("Cf", "Cc"))
+    if any("\u2e80" <= c <= "\u9fff" or "\uf900" <= c <= "\ufaff" for c in text):
+        text = _simplified().convert(text)
+    return text
+
+
+@functools.cache
+def _simplified() -> Any:
+    """OpenCC's traditional-to-simplified Chinese converter (loaded on first need)."""
+    import opencc
+
+    return opencc.OpenCC("t2s")
 
 
 #: Scripts kept as they are by :func:`latin_look`: their words are read as themselves (宗教),
