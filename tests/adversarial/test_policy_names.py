@@ -148,6 +148,10 @@ DISGUISED = {
     "工会, traditional": "工會",
     "生肖": "生肖",
     "外地人": "外地人",
+    "怀孕 in pinyin with tones": "huáiyùn",
+    "避孕 in pinyin": "biyun_purchases",
+    "户口 in pinyin with tones": "hùkǒu",
+    "工会 in pinyin": "gong_hui",
     # disguised letters
     "all-Cyrillic sex": "\u0455\u0435\u0445",
     "Cyrillic age": "\u0430g\u0435",
