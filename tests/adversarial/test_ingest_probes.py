@@ -139,7 +139,7 @@ REFS = [
     "abortion-clinic-visit",  # refs.py's pre-filter misses stems on main; fixed on ingeststrict
     "pregnancy test 2024",
     "creed-17",
-    "monk-donation-1",
+    "priest-donation-1",
     "picket-2024-3",
     "hepatitisB-7",
     "IVF:cycle:2",
