@@ -237,3 +237,20 @@ INNOCENT_REFS = ["INV-2024-000123", "mortgage-1", "UNIONPAY-77", "ESSEX-001", "a
 def test_innocent_refs_file(store, tmp_path, ref):
     report = ingest_file(store, csv_file(tmp_path, good(ref=ref)), ORG, today=TODAY)
     assert report.receipt is not None and not report.errors, report.errors
+
+
+@pytest.mark.parametrize(
+    "bad", [{"kind": "religious_donation"}, {"value": "0x10"}, {"occurred": "2024-02-30"}]
+)
+def test_a_bad_row_says_nothing_of_who_is_registered(store, tmp_path, bad):
+    """The same bad row about a registered and an unregistered (valid) ID gives the same
+    errors: a batch's errors never tell a provider who is in the registry."""
+    stranger = make_resident_id("110101", BORN, 2)
+    reports = []
+    for person in (PERSON, stranger):
+        path = csv_file(tmp_path, good(person=person, **bad), name=f"{person}.csv")
+        report = ingest_file(store, path, ORG, today=TODAY)
+        assert report.rejected_whole
+        reports.append(sorted((e.line, e.field, e.reason) for e in report.errors))
+    assert reports[0] == reports[1]
+    assert store.count_records() == 0
