@@ -3,7 +3,7 @@
 The rules (docs/access.md, "Publishing policies"): an admin or the operator publishes any
 policy, a scoring provider only its own (``owner`` is its code), nobody else; an installed
 ``id@version`` never changes (the same document again is a no-op); every version of an id
-names the same owner.
+names the same owner; a new version comes after every installed version of its id.
 """
 
 from __future__ import annotations
@@ -54,6 +54,12 @@ def expected(publisher: Caller | None, doc: str, installed: dict[str, str]) -> s
     owners = {parse_policy(d).owner for k, d in installed.items() if k.split("@")[0] == policy.id}
     if owners - {policy.owner}:
         return "denied" if provider else "conflict"
+    versions = [parse_policy(d).version for d in installed.values()]
+    if any(
+        parse_policy(d).id == policy.id and v > policy.version
+        for d, v in zip(installed.values(), versions, strict=True)
+    ):
+        return "conflict"  # a new version never comes before the version in force
     return "installed"
 
 

@@ -33,7 +33,9 @@ def check_publication(
     ``publisher`` is the caller publishing, or None for the operator (the CLI, the shipped
     policies). A scoring provider publishes only policies whose ``owner`` is its own code
     (:class:`AccessDenied`); no one changes an installed version or gives an id another owner
-    (:class:`Conflict`; :class:`AccessDenied` for a scoring provider taking over another's id).
+    (:class:`Conflict`; :class:`AccessDenied` for a scoring provider taking over another's id),
+    and no new version comes before the version in force (:class:`Conflict`): a version that
+    was never in force could still be named (``lending@2`` after ``lending@3``) and read.
     """
     _check_publisher(policy, publisher)
     if policy.key in installed:
@@ -53,7 +55,20 @@ def check_publication(
             if publisher is not None and publisher.role is Role.SCORING_PROVIDER:
                 raise AccessDenied(message)
             raise Conflict(message)
+    latest = _latest_version(policy.id, installed)
+    if latest is not None and policy.version < latest:
+        raise Conflict(
+            f"policy {policy.key} comes before {policy.id}@{latest}, the version in force: a new "
+            f"version comes after every published one (it would never have been in force, yet "
+            f"could be named and read); publish it as {policy.id}@{latest + 1}"
+        )
     return False
+
+
+def _latest_version(policy_id: str, installed: Mapping[str, str]) -> int | None:
+    """The highest installed version of ``policy_id``, or None."""
+    versions = [int(k.rpartition("@")[2]) for k in installed if k.rpartition("@")[0] == policy_id]
+    return max(versions, default=None)
 
 
 def owner_of(document: str) -> str | None:

@@ -16,6 +16,7 @@ large to add up without overflowing.
 from __future__ import annotations
 
 import tomllib
+import unicodedata
 from pathlib import Path
 from typing import Annotated
 
@@ -44,6 +45,41 @@ Number = Annotated[float, Field(allow_inf_nan=False, ge=-MAX_MAGNITUDE, le=MAX_M
 Bound = Annotated[int, Field(ge=-MAX_MAGNITUDE, le=MAX_MAGNITUDE)]
 
 
+#: Characters a policy's text may hold besides printable ones: line breaks and tabs in prose,
+#: and the zero-width joiners some scripts need.
+_ALLOWED_INVISIBLE = frozenset("\t\n\r\u200c\u200d")
+
+
+def _printable(text: str) -> str:
+    problem = text_problem(text)
+    if problem is not None:
+        raise ValueError(problem)
+    return text
+
+
+#: Every text of a policy: printable (checked after a name's own checks, so that a name hiding
+#: a refused word behind an invisible character is refused for the word).
+Printable = AfterValidator(_printable)
+Text = Annotated[str, Printable]
+
+
+def text_problem(text: str) -> str | None:
+    """Why ``text`` cannot be a policy's text, or None: a control character (NUL included,
+    which PostgreSQL cannot store) or an invisible format character (a right-to-left override
+    that shows a reason or band name reversed, a zero-width space inside a word)."""
+    for pos, char in enumerate(text):
+        if char in _ALLOWED_INVISIBLE:
+            continue
+        category = unicodedata.category(char)
+        if category in ("Cc", "Cf", "Cs", "Co", "Cn", "Zl", "Zp"):
+            kind = "control" if category == "Cc" else "invisible or unassigned"
+            return (
+                f"character {pos + 1} is the {kind} character U+{ord(char):04X}; a policy's "
+                "names and texts are printable (line breaks and tabs allowed in prose)"
+            )
+    return None
+
+
 def _refused(what: str) -> AfterValidator:
     """A validator refusing a name that reveals special-category data or a person attribute."""
 
@@ -65,11 +101,17 @@ def _one_script(name: str) -> str:
 
 Name = Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9_\-]*$", max_length=64)]
 #: A kind, category or purpose: checked against its catalogue, whose names are all short.
-Label = Annotated[str, Field(min_length=1, max_length=64)]
+Label = Annotated[str, Field(min_length=1, max_length=64), Printable]
 PolicyId = Annotated[Name, _refused("id")]
 FactorId = Annotated[Name, _refused("id")]
+#: A refused name is reported before a mixed script: a look-alike letter is read as the letter
+#: it looks like (:func:`opencredit.catalog.names.latin_look`), so the refusal says what it hides.
 BandName = Annotated[
-    str, Field(min_length=1, max_length=64), AfterValidator(_one_script), _refused("band name")
+    str,
+    Field(min_length=1, max_length=64),
+    _refused("band name"),
+    AfterValidator(_one_script),
+    Printable,
 ]
 
 
@@ -83,7 +125,7 @@ class Band(_Strict):
     name: BandName
     min: Bound
     max: Bound
-    description: str = ""
+    description: Text = ""
 
 
 class Factor(_Strict):
@@ -98,8 +140,8 @@ class Factor(_Strict):
     window_days: int | None = Field(default=None, gt=0, le=MAX_MAGNITUDE)
     min: Number
     max: Number
-    reason: str = Field(min_length=1)
-    description: str = ""
+    reason: Text = Field(min_length=1)
+    description: Text = ""
 
     @field_validator("kinds")
     @classmethod
@@ -139,14 +181,14 @@ class Policy(_Strict):
 
     id: PolicyId
     version: int = Field(ge=1)
-    name: str
-    provider: str = ""
+    name: Text
+    provider: Text = ""
     owner: str | None = Field(
         default=None,
         description="Organisation code of the scoring "
         "provider that publishes and answers for the policy",
     )
-    description: str = ""
+    description: Text = ""
     range: tuple[Bound, Bound]
     base: Number
     purposes: list[Label] = Field(min_length=1)
