@@ -186,8 +186,21 @@ def happy_policy_install(demo: Demo, tmp_path: Path) -> None:
     v2.write_text(text.replace("version = 1", "version = 2", 1), encoding="utf-8")
     out = ok(invoke("policy", "install", v2, "--data", demo.data))
     assert "installed lending@2" in out
+    # the same factors: the state re-scores it without reading records (issue 10)
+    assert "against lending@1: only points, bounds, base, range or bands change" in out, out
+    assert "opencredit rebuild --engine state -p lending@2" in out, out
+    v3 = tmp_path / "lending-v3.toml"
+    v3.write_text(
+        text.replace("version = 1", "version = 3", 1).replace(
+            "half_life_days = ", "half_life_days = 1", 1
+        ),
+        encoding="utf-8",
+    )
+    out = ok(invoke("policy", "install", v3, "--data", demo.data))
+    assert re.search(r"against lending@2: factor '\w+' changes half_life_days", out), out
+    assert "opencredit rebuild -p lending@3" in out, out
     score = ok(invoke("score", demo.person, "-p", "lending", "--data", demo.data))
-    assert "lending@2" in score
+    assert "lending@3" in score
 
 
 def happy_generate(demo: Demo, tmp_path: Path) -> None:

@@ -443,6 +443,18 @@ def policy_install(
     with _open() as ws:
         done = ws.install_policy(file)
         say(f"{'installed' if done.new else 'already installed'} {done.key}")
+        earlier = [
+            p
+            for p in ws.policies.values()
+            if p.id == done.policy.id and p.version < done.policy.version
+        ]
+        if done.new and earlier:
+            from opencredit.scoring.rescore import needs_rebuild
+
+            before = max(earlier, key=lambda p: p.version)
+            need = needs_rebuild(before, done.policy)
+            how = "rebuild" if need.needed else "rebuild --engine state"
+            say(f"against {before.key}: {need.reason}; scores: opencredit {how} -p {done.key}")
 
 
 @app.command()
