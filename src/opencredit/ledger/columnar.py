@@ -266,13 +266,11 @@ class ColumnarCopy:
                 self._save(manifest)
 
     def _merge(self, manifest: Manifest, segments: list[Segment]) -> None:
-        table = pa.concat_tables(pq.read_table(self.dir / s.file) for s in segments)
-        table = table.sort_by([("person", "ascending"), ("seq", "ascending")])
         first = min(s.first_seq for s in segments)
         last = max(s.last_seq for s in segments)
         name = f"sorted-{first:012d}-{last:012d}.parquet"
-        _write(table, self.dir / name)
-        merged = Segment(name, first, last, table.num_rows, sorted=True)
+        rows = _write_sorted([self.dir / s.file for s in segments], self.dir / name)
+        merged = Segment(name, first, last, rows, sorted=True)
         gone = {s.file for s in segments}
         manifest.segments = [s for s in manifest.segments if s.file not in gone] + [merged]
 
@@ -361,6 +359,54 @@ def _fingerprint(person: int, kind: str, ordinal: int) -> list:
 #: Keys written as deltas rather than a dictionary: a sorted person column shrinks to almost
 #: nothing and decodes several times faster (a dictionary of a million keys does not fit).
 _DELTA_ENCODED = {"person": "DELTA_BINARY_PACKED", "seq": "DELTA_BINARY_PACKED"}
+
+
+#: What a merge may hold in memory: DuckDB sorts within it and spills the rest to disk, so
+#: compacting a copy of any size stays in bounded memory (a filing's peak included).
+MERGE_MEMORY = "256MB"
+
+
+def _write_sorted(sources: list[Path], path: Path) -> int:
+    """Write the segments ``sources`` as one segment sorted by (person, seq), streamed: DuckDB
+    sorts them (spilling to a temporary folder beside the copy past :data:`MERGE_MEMORY`) and
+    the sorted rows are written a row group at a time with the copy's encodings. Returns the
+    number of rows."""
+    import duckdb
+
+    files = ", ".join("'" + p.as_posix().replace("'", "''") + "'" for p in sources)
+    spill = path.parent / "merge-spill"
+    con = duckdb.connect()
+    try:
+        con.execute(f"SET memory_limit = '{MERGE_MEMORY}'")
+        con.execute("SET threads = 1")
+        con.execute("SET temp_directory = '" + spill.as_posix().replace("'", "''") + "'")
+        columns = ", ".join(SEGMENT_SCHEMA.names)
+        relation = con.sql(f"SELECT {columns} FROM read_parquet([{files}]) ORDER BY person, seq")
+        # DuckDB 2 names it to_arrow_reader; 1.x fetch_arrow_reader
+        to_reader = getattr(relation, "to_arrow_reader", None) or relation.fetch_arrow_reader
+        reader = to_reader(_ROW_GROUP)
+        tmp = path.with_suffix(".tmp")
+        rows = 0
+        with pq.ParquetWriter(tmp, SEGMENT_SCHEMA, **_WRITE_OPTIONS) as writer:
+            for batch in reader:
+                writer.write_batch(batch.cast(SEGMENT_SCHEMA), row_group_size=_ROW_GROUP)
+                rows += batch.num_rows
+        os.replace(tmp, path)
+        return rows
+    finally:
+        con.close()
+        if spill.exists():
+            import shutil
+
+            shutil.rmtree(spill, ignore_errors=True)
+
+
+#: How every segment is written: zstd, dictionaries for the small codes, deltas for the keys.
+_WRITE_OPTIONS = {
+    "compression": "zstd",
+    "use_dictionary": [n for n in SEGMENT_SCHEMA.names if n not in _DELTA_ENCODED],
+    "column_encoding": {n: e for n, e in _DELTA_ENCODED.items() if n in SEGMENT_SCHEMA.names},
+}
 
 
 def _write(table: pa.Table, path: Path) -> None:
