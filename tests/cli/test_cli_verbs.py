@@ -41,6 +41,10 @@ def happy_demo(demo: Demo, tmp_path: Path) -> None:
     for role in ("person", "data_provider", "scoring_provider", "partner", "regulator", "admin"):
         assert re.search(rf"^ {role}\s+\S+\s+oc_", demo.output, re.MULTILINE), role
     assert "demo finished" in demo.output
+    # what it suggests trying next finds this data directory, not the default one
+    made_in = re.search(r"data in (\S+)$", demo.output.strip()).group(1)
+    assert f"opencredit explain {demo.person} --policy lending --data {made_in}" in demo.output
+    assert f"opencredit serve --data {made_in}" in demo.output
     # and again on the same folder (re-runnable), the global option before the verb
     out = ok(invoke("--data", demo.data, "--quiet", "demo", "--persons", 40, "--seed", 3))
     assert f"a synthetic nation of {40:,} persons" in out

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shlex
 import shutil
 import time
 from pathlib import Path
@@ -15,7 +16,7 @@ from rich.table import Table
 from opencredit.clock import today
 from opencredit.errors import OpenCreditError
 from opencredit.scoring.reference import ScoreResult
-from opencredit.workspace import Workspace
+from opencredit.workspace import Workspace, data_dir_from_env
 
 MARKER = ".opencredit-demo"
 EXPLAINED_POLICY = "sesame-2015"
@@ -93,8 +94,10 @@ def run_demo(
         table.add_row(role, subject or "-", token)
     console.print(table)
     partner_token = next(t for r, _, t in keys if r == "partner")
+    # the commands find this demo's data only if they are told where it is
+    at = "" if data_dir == data_dir_from_env() else f" --data {shlex.quote(str(data_dir))}"
     console.print(
-        "  opencredit serve    # then http://127.0.0.1:8000/docs\n"
+        f"  opencredit serve{at}    # then http://127.0.0.1:8000/docs\n"
         f"  curl -H 'Authorization: Bearer {partner_token}' "
         f"'http://127.0.0.1:8000/scores/{person}?policy=lending&purpose=lending'"
         "   # 403 until the person consents",
@@ -103,12 +106,12 @@ def run_demo(
     )
     console.print(Rule("try next"))
     console.print(
-        f"  opencredit explain {person} --policy lending\n"
-        f"  opencredit score {person} --policy rongcheng\n"
+        f"  opencredit explain {person} --policy lending{at}\n"
+        f"  opencredit score {person} --policy rongcheng{at}\n"
         f"  opencredit whatif {person} --policy sesame-2015 "
-        "--add kind=purchase,category=baby_care,value=300\n"
+        f"--add kind=purchase,category=baby_care,value=300{at}\n"
         "  opencredit policy lint policies/sesame-2015.toml\n"
-        "  opencredit policy show lending",
+        f"  opencredit policy show lending{at}",
         highlight=False,
         soft_wrap=True,
     )
