@@ -14,6 +14,7 @@ import datetime as dt
 import re
 import threading
 from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import psycopg
@@ -323,40 +324,21 @@ class PostgresStore(SQLStore):
             first + n - 1 if n else None,
         )
 
-    def append_stream(
-        self,
-        org: str,
-        source: str,
-        chunks: Callable[[int], Iterable[pa.Table]],
-        counts: Callable[[], tuple[int, int]],
-        terms: TermMaker | None = None,
-    ) -> BatchReceipt | None:
-        try:
-            with self.db.transaction():
-                self.db.execute("SELECT pg_advisory_xact_lock(%s)", (self._append_lock,))
-                first = self.max_seq() + 1
-                batch = self.db.execute(
-                    "INSERT INTO batches (org, source, filed_at, accepted, duplicates, "
-                    "rejected) VALUES (%s, %s, %s, 0, 0, 0) RETURNING id",
-                    (org, source, now_text()),
-                ).fetchone()[0]
-                seq = first
-                for rows in chunks(first):
-                    if rows.num_rows:
-                        self._check_references(org, rows)
-                        self._write_rows(org, batch, seq, rows, terms)
-                        seq += rows.num_rows
-                if seq == first:
-                    raise _NothingFiled
-                duplicates, rejected = counts()
-                self.db.execute(
-                    "UPDATE batches SET accepted = %s, duplicates = %s, rejected = %s, "
-                    "first_seq = %s, last_seq = %s WHERE id = %s",
-                    (seq - first, duplicates, rejected, first, seq - 1, batch),
-                )
-        except _NothingFiled:
-            return None
-        return BatchReceipt(batch, org, source, seq - first, duplicates, rejected, first, seq - 1)
+    @contextmanager
+    def _append_transaction(self) -> Iterator[None]:
+        with self.db.transaction():
+            self.db.execute("SELECT pg_advisory_xact_lock(%s)", (self._append_lock,))
+            yield
+
+    def _new_batch(self, org: str, source: str) -> int:
+        return self.db.execute(
+            "INSERT INTO batches (org, source, filed_at, accepted, duplicates, rejected) "
+            "VALUES (%s, %s, %s, 0, 0, 0) RETURNING id",
+            (org, source, now_text()),
+        ).fetchone()[0]
+
+    def _check_chunk(self, org: str, rows: pa.Table) -> None:
+        self._check_references(org, rows)
 
     def _write_rows(
         self, org: str, batch: int, first: int, rows: pa.Table, terms: TermMaker | None
@@ -517,7 +499,3 @@ class PostgresStore(SQLStore):
     def close(self) -> None:
         self._connections.close_all()
         self._local = threading.local()
-
-
-class _NothingFiled(Exception):
-    """A stream yielded no rows: the batch row is rolled back."""

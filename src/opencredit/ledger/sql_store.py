@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
+from contextlib import AbstractContextManager
 from typing import Any, ClassVar
 
 import pyarrow as pa
@@ -19,7 +20,14 @@ import pyarrow as pa
 from opencredit.clock import from_days, to_days
 from opencredit.errors import LedgerError
 from opencredit.ledger.records import Action, Dispute, Record
-from opencredit.ledger.store import TERM_SCHEMA, Organisation, Person, Store
+from opencredit.ledger.store import (
+    TERM_SCHEMA,
+    BatchReceipt,
+    Organisation,
+    Person,
+    Store,
+    TermMaker,
+)
 
 RECORD_COLUMNS = "seq, person, kind, occurred, value, category, org, ref, action, target"
 #: The same, of ``records r`` in a join.
@@ -118,6 +126,56 @@ class SQLStore(Store):
     @property
     def db(self) -> Any:  # pragma: no cover - each store opens its own
         """This thread's connection."""
+        raise NotImplementedError
+
+    # filing in chunks: one implementation, the stores' differences as the hooks below ------
+    def append_stream(
+        self,
+        org: str,
+        source: str,
+        chunks: Callable[[int], Iterable[pa.Table]],
+        counts: Callable[[], tuple[int, int]],
+        terms: TermMaker | None = None,
+    ) -> BatchReceipt | None:
+        m = self.marker
+        try:
+            with self._append_transaction():
+                first = self.max_seq() + 1
+                batch = self._new_batch(org, source)
+                seq = first
+                for rows in chunks(first):
+                    if rows.num_rows:
+                        self._check_chunk(org, rows)
+                        self._write_rows(org, batch, seq, rows, terms)
+                        seq += rows.num_rows
+                if seq == first:
+                    raise _NothingFiled
+                duplicates, rejected = counts()
+                self.db.execute(
+                    f"UPDATE batches SET accepted = {m}, duplicates = {m}, rejected = {m}, "
+                    f"first_seq = {m}, last_seq = {m} WHERE id = {m}",
+                    (seq - first, duplicates, rejected, first, seq - 1, batch),
+                )
+        except _NothingFiled:
+            return None
+        return BatchReceipt(batch, org, source, seq - first, duplicates, rejected, first, seq - 1)
+
+    def _append_transaction(self) -> AbstractContextManager[Any]:  # pragma: no cover
+        """The write transaction of a filing, holding the ledger's append lock."""
+        raise NotImplementedError
+
+    def _new_batch(self, org: str, source: str) -> int:  # pragma: no cover
+        """Insert an empty batch row inside the filing's transaction; its id."""
+        raise NotImplementedError
+
+    def _check_chunk(self, org: str, rows: pa.Table) -> None:
+        """Checks a store makes of each chunk before writing it (none by default)."""
+
+    def _write_rows(
+        self, org: str, batch: int, first: int, rows: pa.Table, terms: TermMaker | None
+    ) -> None:  # pragma: no cover
+        """Rows as records from ``first`` on, their corrections' old factor state dropped
+        and their own added; inside the caller's transaction."""
         raise NotImplementedError
 
     def person(self, person_id: str) -> Person | None:
@@ -224,3 +282,7 @@ class SQLStore(Store):
             [pa.array(c, f.type) for c, f in zip(cols, TERM_SCHEMA, strict=True)],
             schema=TERM_SCHEMA,
         )
+
+
+class _NothingFiled(Exception):
+    """A stream yielded no rows: the batch row is rolled back."""

@@ -262,38 +262,15 @@ class SQLiteStore(SQLStore):
             first + n - 1 if n else None,
         )
 
-    def append_stream(
-        self,
-        org: str,
-        source: str,
-        chunks: Callable[[int], Iterable[pa.Table]],
-        counts: Callable[[], tuple[int, int]],
-        terms: TermMaker | None = None,
-    ) -> BatchReceipt | None:
-        try:
-            with self._transaction():
-                first = self.max_seq() + 1
-                batch = self.db.execute(
-                    "INSERT INTO batches (org, source, filed_at, accepted, duplicates, "
-                    "rejected) VALUES (?, ?, ?, 0, 0, 0)",
-                    (org, source, now_text()),
-                ).lastrowid
-                seq = first
-                for rows in chunks(first):
-                    if rows.num_rows:
-                        self._write_rows(org, batch, seq, rows, terms)
-                        seq += rows.num_rows
-                if seq == first:
-                    raise _NothingFiled
-                duplicates, rejected = counts()
-                self.db.execute(
-                    "UPDATE batches SET accepted = ?, duplicates = ?, rejected = ?, "
-                    "first_seq = ?, last_seq = ? WHERE id = ?",
-                    (seq - first, duplicates, rejected, first, seq - 1, batch),
-                )
-        except _NothingFiled:
-            return None
-        return BatchReceipt(batch, org, source, seq - first, duplicates, rejected, first, seq - 1)
+    def _append_transaction(self) -> _Transaction:
+        return self._transaction()
+
+    def _new_batch(self, org: str, source: str) -> int:
+        return self.db.execute(
+            "INSERT INTO batches (org, source, filed_at, accepted, duplicates, rejected) "
+            "VALUES (?, ?, ?, 0, 0, 0)",
+            (org, source, now_text()),
+        ).lastrowid
 
     def _write_rows(
         self, org: str, batch: int, first: int, rows: pa.Table, terms: TermMaker | None
@@ -444,10 +421,6 @@ class SQLiteStore(SQLStore):
 
     def close(self) -> None:
         self._connections.close_all()
-
-
-class _NothingFiled(Exception):
-    """A stream yielded no rows: the batch row is rolled back."""
 
 
 class _Transaction:
