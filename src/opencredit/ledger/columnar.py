@@ -363,7 +363,7 @@ _DELTA_ENCODED = {"person": "DELTA_BINARY_PACKED", "seq": "DELTA_BINARY_PACKED"}
 
 #: What a merge may hold in memory: DuckDB sorts within it and spills the rest to disk, so
 #: compacting a copy of any size stays in bounded memory (a filing's peak included).
-MERGE_MEMORY = "256MB"
+MERGE_MEMORY = "128MB"
 
 
 def _write_sorted(sources: list[Path], path: Path) -> int:
