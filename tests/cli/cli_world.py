@@ -38,14 +38,11 @@ def scores_from_elsewhere(data: Path, out: Path, policy: str = "lending") -> Pat
     """What a cluster job leaves for ``opencredit import-scores``: the scores of ``policy``
     (computed here by the DuckDB batch engine) as ``out/`` Parquet with ``manifest.json``
     beside it. Returns ``out``."""
-    import datetime as dt
-
     import pyarrow.parquet as pq
 
     from opencredit.clock import today
-    from opencredit.ledger.export import document_hash, head_fingerprint
     from opencredit.scoring.batch import score_population
-    from opencredit.scoring.imports import ScoresManifest
+    from opencredit.scoring.imports import scores_manifest
     from opencredit.workspace import Workspace
 
     with Workspace(data) as ws:
@@ -58,16 +55,7 @@ def scores_from_elsewhere(data: Path, out: Path, policy: str = "lending") -> Pat
             disputes=ws.disputes_table(),
             up_to=head,
         )
-        manifest = ScoresManifest(
-            policy=key,
-            policy_sha256=document_hash(ws.store.policy_documents()[key]),
-            head_seq=head,
-            head_record_sha256=head_fingerprint(ws.store, head),
-            as_of=today(),
-            persons=scores.num_rows,
-            engine="duckdb",
-            created=dt.datetime.now(dt.UTC),
-        )
+        manifest = scores_manifest(ws.store, key, head, today(), scores.num_rows, "duckdb")
     out.mkdir(parents=True, exist_ok=True)
     pq.write_table(scores, out / "scores.parquet")
     (out.parent / "manifest.json").write_text(manifest.model_dump_json())

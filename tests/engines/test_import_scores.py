@@ -19,10 +19,14 @@ from typer.testing import CliRunner
 
 from opencredit.cli.app import app
 from opencredit.engines.spark import write_scores_spark
-from opencredit.ledger.export import document_hash, head_fingerprint
 from opencredit.registry import make_resident_id
 from opencredit.scoring.batch import score_population
-from opencredit.scoring.imports import ImportRefused, ScoresManifest, import_scores
+from opencredit.scoring.imports import (
+    ImportRefused,
+    ScoresManifest,
+    import_scores,
+    scores_manifest,
+)
 from opencredit.workspace import Workspace
 
 from .world import AS_OF, oracle
@@ -44,16 +48,7 @@ def write_file(
         disputes=ws.disputes_table(),
         up_to=head,
     )
-    manifest = ScoresManifest(
-        policy=key,
-        policy_sha256=document_hash(ws.store.policy_documents()[key]),
-        head_seq=head,
-        head_record_sha256=head_fingerprint(ws.store, head),
-        as_of=AS_OF,
-        persons=scores.num_rows,
-        engine="duckdb",
-        created=dt.datetime.now(dt.UTC),
-    )
+    manifest = scores_manifest(ws.store, key, head, AS_OF, scores.num_rows, "duckdb")
     save(directory, scores, manifest)
     return directory / "scores.parquet", scores, manifest
 

@@ -28,7 +28,7 @@ import json
 import shutil
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
-from typing import Literal
+from typing import Literal, TypeVar
 
 import duckdb
 import pyarrow as pa
@@ -202,15 +202,30 @@ def export_ledger(
 
 def read_manifest(directory: str | Path) -> ExportManifest:
     """The manifest of an export directory; a clear error if it is missing or malformed."""
-    path = Path(directory) / MANIFEST_FILE
+    return read_json_model(
+        Path(directory) / MANIFEST_FILE,
+        ExportManifest,
+        ExportError,
+        f"{directory} is not an opencredit export: no {MANIFEST_FILE}",
+    )
+
+
+_Model = TypeVar("_Model", bound=BaseModel)
+
+
+def read_json_model(
+    path: Path, model: type[_Model], error: type[OpenCreditError], missing: str
+) -> _Model:
+    """``model`` read from the JSON file ``path`` (a manifest); ``error(missing)`` if there is
+    no such file, and ``error`` naming the file and the first bad field if it is malformed."""
     try:
-        return ExportManifest.model_validate_json(path.read_bytes())
+        return model.model_validate_json(path.read_bytes())
     except FileNotFoundError:
-        raise ExportError(f"{directory} is not an opencredit export: no {MANIFEST_FILE}") from None
+        raise error(missing) from None
     except ValidationError as exc:
         first = exc.errors()[0]
         where = ".".join(str(p) for p in first["loc"]) or "(top level)"
-        raise ExportError(f"{path}: {where}: {first['msg']}") from None
+        raise error(f"{path}: {where}: {first['msg']}") from None
 
 
 class _Counted:

@@ -18,10 +18,10 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field
 
 from opencredit.errors import OpenCreditError
-from opencredit.ledger.export import document_hash, head_fingerprint
+from opencredit.ledger.export import document_hash, head_fingerprint, read_json_model
 from opencredit.ledger.records import Dispute
 from opencredit.ledger.store import SCORE_SCHEMA, Store
 from opencredit.policies.model import Policy, parse_policy
@@ -79,14 +79,26 @@ def manifest_path(path: Path) -> Path:
 
 def read_scores_manifest(path: Path) -> ScoresManifest:
     """A scores manifest, or a one-line error naming the file and field."""
-    try:
-        return ScoresManifest.model_validate_json(path.read_bytes())
-    except FileNotFoundError:
-        raise ImportRefused(f"no manifest {path} (give it with --manifest)") from None
-    except ValidationError as exc:
-        first = exc.errors()[0]
-        where = ".".join(str(p) for p in first["loc"]) or "(top level)"
-        raise ImportRefused(f"{path}: {where}: {first['msg']}") from None
+    return read_json_model(
+        path, ScoresManifest, ImportRefused, f"no manifest {path} (give it with --manifest)"
+    )
+
+
+def scores_manifest(
+    store: Store, policy_key: str, head_seq: int, as_of: dt.date, persons: int, engine: str
+) -> ScoresManifest:
+    """The manifest of scores computed from ``store``'s ledger up to ``head_seq`` under its
+    installed ``policy_key`` at ``as_of``: what ``import-scores`` checks them against."""
+    return ScoresManifest(
+        policy=policy_key,
+        policy_sha256=document_hash(store.policy_documents()[policy_key]),
+        head_seq=head_seq,
+        head_record_sha256=head_fingerprint(store, head_seq),
+        as_of=as_of,
+        persons=persons,
+        engine=engine,
+        created=dt.datetime.now(dt.UTC),
+    )
 
 
 def import_scores(
